@@ -1,0 +1,105 @@
+/* SPDX-License-Identifier: Apache-2.0 */
+/*
+ * Syscall arguments saved at sys_enter until sys_exit tells how many bytes moved, and the
+ * user memory they describe: one buffer, an iovec array, or a msghdr.
+ */
+#ifndef BEYLA_IO_ARGS_H
+#define BEYLA_IO_ARGS_H
+
+#include "base.h"
+
+#define IO_BUFFER 0 /* read/write/recvfrom/sendto: a plain buffer */
+#define IO_IOVEC 1 /* readv/writev */
+#define IO_MSGHDR 2 /* recvmsg/sendmsg */
+#define IO_NO_DATA 3 /* sendfile: bytes are counted, content is not visible */
+#define IO_CONNECT 4 /* connect: no data */
+
+#define MAX_IOVECS 8
+
+struct io_args {
+  __u64 ptr; /* buffer, iovec array or msghdr */
+  __u64 enter_ns;
+  __u32 fd;
+  __u32 kind;
+  __u32 iovcnt; /* IO_IOVEC only */
+  __u32 _pad;
+};
+
+struct {
+  __uint(type, BPF_MAP_TYPE_HASH);
+  __uint(max_entries, BEYLA_MAX_INFLIGHT_SYSCALLS);
+  __type(key, __u64); /* pid_tgid */
+  __type(value, struct io_args);
+} inflight_io SEC(".maps");
+
+/* The bytes one syscall moved: where they start, and where the last 5 of them are. */
+struct io_data {
+  const __u8 *head; /* first segment; NULL when content is not visible */
+  __u64 head_len; /* bytes of the first segment that were transferred */
+  const __u8 *tail5; /* the last 5 bytes transferred, NULL when unknown */
+};
+
+static __always_inline void save_io_args(__u64 pid_tgid, __u64 fd, __u64 ptr, __u32 kind,
+                                         __u64 iovcnt) {
+  struct io_args args = {.ptr = ptr,
+                         .enter_ns = bpf_ktime_get_ns(),
+                         .fd = (__u32)fd,
+                         .kind = kind,
+                         .iovcnt = (__u32)iovcnt};
+  bpf_map_update_elem(&inflight_io, &pid_tgid, &args, BPF_ANY);
+}
+
+static __always_inline int take_io_args(__u64 pid_tgid, struct io_args *out) {
+  struct io_args *args = bpf_map_lookup_elem(&inflight_io, &pid_tgid);
+  if (!args) {
+    return 0;
+  }
+  *out = *args;
+  bpf_map_delete_elem(&inflight_io, &pid_tgid);
+  return 1;
+}
+
+/* Locates the first segment and the last 5 bytes within an iovec array. */
+static __always_inline void locate_in_iovecs(const struct iovec *iov, __u64 iovcnt, __u64 bytes,
+                                             struct io_data *d) {
+  __u64 offset = 0;
+#pragma unroll
+  for (int i = 0; i < MAX_IOVECS; i++) {
+    if (i >= iovcnt || offset >= bytes) {
+      break;
+    }
+    struct iovec v = {};
+    if (bpf_probe_read_user(&v, sizeof(v), &iov[i]) != 0) {
+      break;
+    }
+    __u64 moved = bytes - offset < v.iov_len ? bytes - offset : v.iov_len;
+    if (i == 0) {
+      d->head = v.iov_base;
+      d->head_len = moved;
+    }
+    offset += moved;
+    if (offset == bytes && moved >= 5) {
+      d->tail5 = (const __u8 *)v.iov_base + moved - 5;
+    }
+  }
+}
+
+static __always_inline void locate_io_data(struct io_args *args, __u64 bytes, struct io_data *d) {
+  d->head = NULL;
+  d->head_len = 0;
+  d->tail5 = NULL;
+  if (args->kind == IO_BUFFER) {
+    d->head = (const __u8 *)args->ptr;
+    d->head_len = bytes;
+    d->tail5 = bytes >= 5 ? d->head + bytes - 5 : NULL;
+  } else if (args->kind == IO_IOVEC) {
+    locate_in_iovecs((const struct iovec *)args->ptr, args->iovcnt, bytes, d);
+  } else if (args->kind == IO_MSGHDR) {
+    struct user_msghdr msg = {};
+    if (bpf_probe_read_user(&msg, sizeof(msg), (void *)args->ptr) == 0) {
+      locate_in_iovecs(msg.msg_iov, msg.msg_iovlen, bytes, d);
+    }
+  }
+}
+
+#endif

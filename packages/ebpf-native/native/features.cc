@@ -1,0 +1,56 @@
+#include "features.h"
+
+#include <bpf/libbpf.h>
+#include <linux/bpf.h>
+#include <unistd.h>
+
+#include <cstring>
+#include <string>
+
+namespace beyla {
+
+namespace {
+bool Exists(const std::string& path) { return access(path.c_str(), F_OK) == 0; }
+
+// A probe result: true, or the reason it failed (errno text) for the caller to explain.
+Napi::Value ProbeResult(Napi::Env env, int rc) {
+  if (rc == 1) return Napi::Boolean::New(env, true);
+  if (rc == 0) return Napi::String::New(env, "not supported by this kernel");
+  return Napi::String::New(env, std::string("probe failed: ") + strerror(-rc));
+}
+
+std::string TracefsEvents() {
+  for (const char* dir : {"/sys/kernel/tracing/events", "/sys/kernel/debug/tracing/events"}) {
+    if (Exists(std::string(dir) + "/syscalls")) return dir;
+  }
+  return "";
+}
+}  // namespace
+
+// probeFeatures(): { btf, tracefs, syscallTracepoints, tracepointPrograms, ringBuffer,
+//                    bpfLoop, uprobes } — true, or a string saying why not.
+Napi::Value ProbeFeatures(const Napi::CallbackInfo& info) {
+  Napi::Env env = info.Env();
+  Napi::Object out = Napi::Object::New(env);
+  out.Set("btf", Exists("/sys/kernel/btf/vmlinux")
+                     ? Napi::Value(Napi::Boolean::New(env, true))
+                     : Napi::Value(Napi::String::New(env, "/sys/kernel/btf/vmlinux is missing")));
+  std::string events = TracefsEvents();
+  out.Set("tracefs", events.empty() ? Napi::Value(Napi::String::New(
+                                          env, "tracefs is not mounted at /sys/kernel/tracing"))
+                                    : Napi::Value(Napi::String::New(env, events)));
+  bool syscalls = !events.empty() && Exists(events + "/syscalls/sys_enter_read/id") &&
+                  Exists(events + "/sock/inet_sock_set_state/id");
+  out.Set("syscallTracepoints",
+          syscalls ? Napi::Value(Napi::Boolean::New(env, true))
+                   : Napi::Value(Napi::String::New(env, "syscalls/sock tracepoints not found")));
+  out.Set("tracepointPrograms", ProbeResult(env, libbpf_probe_bpf_prog_type(BPF_PROG_TYPE_TRACEPOINT, nullptr)));
+  out.Set("ringBuffer", ProbeResult(env, libbpf_probe_bpf_map_type(BPF_MAP_TYPE_RINGBUF, nullptr)));
+  out.Set("bpfLoop", ProbeResult(env, libbpf_probe_bpf_helper(BPF_PROG_TYPE_TRACEPOINT, BPF_FUNC_loop, nullptr)));
+  out.Set("uprobes", Exists("/sys/bus/event_source/devices/uprobe/type")
+                         ? Napi::Value(Napi::Boolean::New(env, true))
+                         : Napi::Value(Napi::String::New(env, "no uprobe event source")));
+  return out;
+}
+
+}  // namespace beyla

@@ -1,0 +1,251 @@
+#include "http_capture.h"
+
+#include <bpf/bpf.h>
+#include <bpf/libbpf.h>
+#include <unistd.h>
+
+#include <cassert>
+#include <cerrno>
+#include <cstring>
+#include <vector>
+
+#include <linux/types.h>
+
+#include "event.h"
+#include "http.skel.h"
+#include "libbpf_log.h"
+
+namespace beyla {
+
+namespace {
+// Each drained record is written as a u32 length, then the record, padded to 8 bytes.
+constexpr size_t kRecordHeader = 4;
+constexpr size_t kMaxRecord = sizeof(beyla_http_event);
+constexpr size_t kSlot = (kRecordHeader + kMaxRecord + 7) & ~size_t(7);
+
+std::string ErrnoText(int err) { return std::string(strerror(err < 0 ? -err : err)); }
+
+uint32_t OptionU32(Napi::Object opts, const char* key, uint32_t fallback) {
+  Napi::Value v = opts.Get(key);
+  return v.IsNumber() ? v.As<Napi::Number>().Uint32Value() : fallback;
+}
+
+Napi::Error ErrorWithCode(Napi::Env env, const std::string& message, int err,
+                          const std::string& log) {
+  Napi::Error e = Napi::Error::New(env, message);
+  e.Set("errno", Napi::Number::New(env, err < 0 ? -err : err));
+  e.Set("verifierLog", Napi::String::New(env, log));
+  return e;
+}
+}  // namespace
+
+Napi::Function HttpCapture::Define(Napi::Env env) {
+  return DefineClass(env, "HttpCapture",
+                     {
+                         InstanceMethod("load", &HttpCapture::Load),
+                         InstanceMethod("attach", &HttpCapture::Attach),
+                         InstanceMethod("addPid", &HttpCapture::AddPid),
+                         InstanceMethod("removePid", &HttpCapture::RemovePid),
+                         InstanceMethod("drain", &HttpCapture::Drain),
+                         InstanceMethod("onWakeup", &HttpCapture::OnWakeup),
+                         InstanceMethod("rearm", &HttpCapture::Rearm),
+                         InstanceMethod("stats", &HttpCapture::Stats),
+                         InstanceMethod("close", &HttpCapture::Close),
+                     });
+}
+
+// new HttpCapture({ ringBytes, maxConnections, wakeupBytes }): validated by the TS layer.
+HttpCapture::HttpCapture(const Napi::CallbackInfo& info) : Napi::ObjectWrap<HttpCapture>(info) {
+  Napi::Object opts = info[0].IsObject() ? info[0].As<Napi::Object>() : Napi::Object::New(info.Env());
+  ring_bytes_ = OptionU32(opts, "ringBytes", 1u << 22);
+  max_connections_ = OptionU32(opts, "maxConnections", 16384);
+  wakeup_bytes_ = OptionU32(opts, "wakeupBytes", 1u << 16);
+}
+
+HttpCapture::~HttpCapture() { Release(); }
+
+bool HttpCapture::CheckOpen(Napi::Env env, bool need_loaded) {
+  if (closed_) {
+    Napi::Error::New(env, "HttpCapture is closed").ThrowAsJavaScriptException();
+    return false;
+  }
+  if (need_loaded && skel_ == nullptr) {
+    Napi::Error::New(env, "HttpCapture is not loaded: call load() first").ThrowAsJavaScriptException();
+    return false;
+  }
+  return true;
+}
+
+Napi::Value HttpCapture::Load(const Napi::CallbackInfo& info) {
+  Napi::Env env = info.Env();
+  if (!CheckOpen(env, false)) return env.Undefined();
+  if (skel_ != nullptr) return env.Undefined();
+  LibbpfLogCapture log;
+  http_bpf* skel = http_bpf__open();
+  if (skel == nullptr) {
+    int err = errno;
+    ErrorWithCode(env, "open BPF object: " + ErrnoText(err), err, log.Tail(8192))
+        .ThrowAsJavaScriptException();
+    return env.Undefined();
+  }
+  skel->rodata->wakeup_bytes = wakeup_bytes_;
+  bpf_map__set_max_entries(skel->maps.events, ring_bytes_);
+  bpf_map__set_max_entries(skel->maps.conns, max_connections_);
+  int err = http_bpf__load(skel);
+  if (err != 0) {
+    http_bpf__destroy(skel);
+    ErrorWithCode(env, "load BPF programs: " + ErrnoText(err), err, log.Tail(16384))
+        .ThrowAsJavaScriptException();
+    return env.Undefined();
+  }
+  ring_ = ring_buffer__new(bpf_map__fd(skel->maps.events), &HttpCapture::CopyRecord, this, nullptr);
+  if (ring_ == nullptr) {
+    err = errno;
+    http_bpf__destroy(skel);
+    ErrorWithCode(env, "open ring buffer: " + ErrnoText(err), err, log.Tail(4096))
+        .ThrowAsJavaScriptException();
+    return env.Undefined();
+  }
+  skel_ = skel;
+  return env.Undefined();
+}
+
+// attach(): attaches every program; returns [{ program, error?, errno? }] so the caller can
+// tell exactly which hook the kernel refused.
+Napi::Value HttpCapture::Attach(const Napi::CallbackInfo& info) {
+  Napi::Env env = info.Env();
+  if (!CheckOpen(env, true)) return env.Undefined();
+  Napi::Array results = Napi::Array::New(env);
+  uint32_t i = 0;
+  bpf_program* prog = nullptr;
+  bpf_object__for_each_program(prog, skel_->obj) {
+    Napi::Object r = Napi::Object::New(env);
+    r.Set("program", bpf_program__name(prog));
+    r.Set("section", bpf_program__section_name(prog));
+    LibbpfLogCapture log;
+    bpf_link* link = bpf_program__attach(prog);
+    if (link == nullptr) {
+      int err = errno;
+      r.Set("error", ErrnoText(err) + (log.Tail(512).empty() ? "" : ": " + log.Tail(512)));
+      r.Set("errno", err);
+    } else {
+      // The skeleton owns links it created itself; track ours through the program's slot.
+      for (int p = 0; p < skel_->skeleton->prog_cnt; p++) {
+        if (*skel_->skeleton->progs[p].prog == prog) {
+          *skel_->skeleton->progs[p].link = link;
+        }
+      }
+    }
+    results.Set(i++, r);
+  }
+  return results;
+}
+
+Napi::Value HttpCapture::AddPid(const Napi::CallbackInfo& info) {
+  Napi::Env env = info.Env();
+  if (!CheckOpen(env, true)) return env.Undefined();
+  uint32_t pid = info[0].As<Napi::Number>().Uint32Value();
+  uint8_t one = 1;
+  if (bpf_map__update_elem(skel_->maps.selected_pids, &pid, sizeof(pid), &one, sizeof(one), BPF_ANY) != 0) {
+    int err = errno;
+    ErrorWithCode(env, "select pid " + std::to_string(pid) + ": " + ErrnoText(err), err, "")
+        .ThrowAsJavaScriptException();
+  }
+  return env.Undefined();
+}
+
+Napi::Value HttpCapture::RemovePid(const Napi::CallbackInfo& info) {
+  Napi::Env env = info.Env();
+  if (!CheckOpen(env, true)) return env.Undefined();
+  uint32_t pid = info[0].As<Napi::Number>().Uint32Value();
+  bpf_map__delete_elem(skel_->maps.selected_pids, &pid, sizeof(pid), 0);
+  return env.Undefined();
+}
+
+int HttpCapture::CopyRecord(void* ctx, void* data, size_t size) {
+  auto* self = static_cast<HttpCapture*>(ctx);
+  assert(size <= kMaxRecord);
+  assert(self->drain_len_ + kSlot <= self->drain_cap_);
+  uint32_t len = static_cast<uint32_t>(size);
+  memcpy(self->drain_dst_ + self->drain_len_, &len, kRecordHeader);
+  memcpy(self->drain_dst_ + self->drain_len_ + kRecordHeader, data, size);
+  self->drain_len_ += (kRecordHeader + size + 7) & ~size_t(7);
+  return 0;
+}
+
+// drain(buffer: Uint8Array): copies as many waiting records as fit; returns bytes written.
+// One call per batch: the N-API boundary is crossed once, whatever the number of records.
+Napi::Value HttpCapture::Drain(const Napi::CallbackInfo& info) {
+  Napi::Env env = info.Env();
+  if (!CheckOpen(env, true)) return env.Undefined();
+  Napi::Uint8Array buffer = info[0].As<Napi::Uint8Array>();
+  drain_dst_ = buffer.Data();
+  drain_cap_ = buffer.ByteLength();
+  drain_len_ = 0;
+  size_t fits = drain_cap_ / kSlot;
+  if (fits > 0) {
+    int n = ring_buffer__consume_n(ring_, fits);
+    if (n < 0) {
+      ErrorWithCode(env, "drain ring buffer: " + ErrnoText(n), n, "").ThrowAsJavaScriptException();
+      return env.Undefined();
+    }
+  }
+  drain_dst_ = nullptr;
+  return Napi::Number::New(env, static_cast<double>(drain_len_));
+}
+
+// onWakeup(callback): callback() runs when the kernel wakes the ring buffer (size threshold).
+Napi::Value HttpCapture::OnWakeup(const Napi::CallbackInfo& info) {
+  Napi::Env env = info.Env();
+  if (!CheckOpen(env, true)) return env.Undefined();
+  std::string error;
+  if (!wakeup_.Start(env, bpf_map__fd(skel_->maps.events), info[0].As<Napi::Function>(), &error)) {
+    Napi::Error::New(env, "ring buffer wakeup: " + error).ThrowAsJavaScriptException();
+  }
+  return env.Undefined();
+}
+
+Napi::Value HttpCapture::Rearm(const Napi::CallbackInfo& info) {
+  wakeup_.Rearm();
+  return info.Env().Undefined();
+}
+
+// stats(): the kernel counters summed over CPUs.
+Napi::Value HttpCapture::Stats(const Napi::CallbackInfo& info) {
+  Napi::Env env = info.Env();
+  if (!CheckOpen(env, true)) return env.Undefined();
+  int cpus = libbpf_num_possible_cpus();
+  std::vector<uint64_t> values(cpus > 0 ? cpus : 1);
+  static const char* const kNames[BEYLA_STAT_COUNT] = {"events", "ringbufDrops", "unanswered",
+                                                       "connectionsFull"};
+  Napi::Object out = Napi::Object::New(env);
+  for (uint32_t key = 0; key < BEYLA_STAT_COUNT; key++) {
+    uint64_t sum = 0;
+    if (bpf_map__lookup_elem(skel_->maps.stats, &key, sizeof(key), values.data(),
+                             values.size() * sizeof(uint64_t), 0) == 0) {
+      for (uint64_t v : values) sum += v;
+    }
+    out.Set(kNames[key], Napi::Number::New(env, static_cast<double>(sum)));
+  }
+  return out;
+}
+
+void HttpCapture::Release() {
+  wakeup_.Stop();
+  if (ring_ != nullptr) {
+    ring_buffer__free(ring_);
+    ring_ = nullptr;
+  }
+  if (skel_ != nullptr) {
+    http_bpf__destroy(skel_);
+    skel_ = nullptr;
+  }
+}
+
+Napi::Value HttpCapture::Close(const Napi::CallbackInfo& info) {
+  Release();
+  closed_ = true;
+  return info.Env().Undefined();
+}
+
+}  // namespace beyla

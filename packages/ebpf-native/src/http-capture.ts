@@ -1,0 +1,187 @@
+import { BpfLoadError, BpfNotSupportedError, permissionHint } from "./errors.js";
+import {
+  BEYLA_EVENT_HTTP,
+  decodeHttpEvent,
+  emptyHttpEvent,
+  type HttpEventRecord,
+} from "./event-layout.generated.js";
+import { missingForHttpCapture } from "./features.js";
+import {
+  type AttachResult,
+  type KernelStats,
+  nativeModule,
+  type NativeHttpCapture,
+} from "./native-binding.js";
+
+export interface HttpCaptureOptions {
+  /** Ring buffer size in bytes: a power of two, at least one page. Default 4 MiB. */
+  ringBytes?: number;
+  /** Connections tracked at once (LRU beyond). Default 16384. */
+  maxConnections?: number;
+  /** Bytes waiting in the ring buffer before the kernel wakes us. Default 64 KiB. */
+  wakeupBytes?: number;
+  /** Drain timer, so a quiet service is still seen promptly. Default 100 ms. */
+  drainIntervalMs?: number;
+  /** Drain buffer size in bytes. Default 1 MiB. */
+  batchBytes?: number;
+}
+
+export type HttpRecordHandler = (record: HttpEventRecord) => void;
+
+const DEFAULTS = {
+  ringBytes: 1 << 22,
+  maxConnections: 16384,
+  wakeupBytes: 1 << 16,
+  drainIntervalMs: 100,
+  batchBytes: 1 << 20,
+};
+
+function checkOptions(o: Required<HttpCaptureOptions>): void {
+  const isPow2 = (n: number) => Number.isInteger(n) && n > 0 && (n & (n - 1)) === 0;
+  if (!isPow2(o.ringBytes) || o.ringBytes < 4096) {
+    throw new RangeError(`ringBytes must be a power of two >= 4096, got ${o.ringBytes}`);
+  }
+  if (!Number.isInteger(o.maxConnections) || o.maxConnections < 1) {
+    throw new RangeError(`maxConnections must be a positive integer, got ${o.maxConnections}`);
+  }
+  if (o.wakeupBytes < 0 || o.wakeupBytes > o.ringBytes) {
+    throw new RangeError(`wakeupBytes must be within [0, ringBytes], got ${o.wakeupBytes}`);
+  }
+  if (o.batchBytes < nativeModule().maxRecordBytes + 8) {
+    throw new RangeError(`batchBytes is too small for one record: ${o.batchBytes}`);
+  }
+}
+
+/**
+ * The kernel side of HTTP/1.x capture: load and attach the syscall tracepoint programs, keep
+ * the PID filter, and hand every finished request record to a callback. Records are drained
+ * in batches (one N-API call each) when the kernel wakes us and on a timer.
+ */
+export class HttpCapture {
+  private readonly options: Required<HttpCaptureOptions>;
+  private native: NativeHttpCapture | undefined;
+  private timer: NodeJS.Timeout | undefined;
+  private readonly batch: Uint8Array;
+  private readonly view: DataView;
+  private readonly record = emptyHttpEvent();
+  private handler: HttpRecordHandler = () => {};
+  private malformed = 0;
+
+  constructor(options: HttpCaptureOptions = {}) {
+    this.options = { ...DEFAULTS, ...options };
+    checkOptions(this.options);
+    this.batch = new Uint8Array(this.options.batchBytes);
+    this.view = new DataView(this.batch.buffer);
+  }
+
+  /** Loads and attaches the programs. Throws BpfNotSupportedError or BpfLoadError. */
+  open(): AttachResult[] {
+    const mod = nativeModule();
+    const missing = missingForHttpCapture(mod.probeFeatures());
+    if (missing.length > 0) {
+      throw new BpfNotSupportedError(missing);
+    }
+    const native = new mod.HttpCapture({
+      ringBytes: this.options.ringBytes,
+      maxConnections: this.options.maxConnections,
+      wakeupBytes: this.options.wakeupBytes,
+    });
+    try {
+      native.load();
+    } catch (cause) {
+      const e = cause as Error & { errno?: number; verifierLog?: string };
+      throw new BpfLoadError(
+        `${e.message}${permissionHint(e.errno ?? 0)}`,
+        e.errno ?? 0,
+        e.verifierLog ?? "",
+        { cause },
+      );
+    }
+    const results = native.attach();
+    const failed = results.filter((r) => r.error !== undefined);
+    if (failed.length > 0) {
+      native.close();
+      const first = failed[0]!;
+      throw new BpfLoadError(
+        `attach ${failed.map((r) => r.section).join(", ")}: ${first.error}${permissionHint(first.errno ?? 0)}`,
+        first.errno ?? 0,
+        "",
+      );
+    }
+    this.native = native;
+    return results;
+  }
+
+  select(pid: number): void {
+    this.requireOpen().addPid(pid);
+  }
+
+  unselect(pid: number): void {
+    this.requireOpen().removePid(pid);
+  }
+
+  /** Starts delivering records to `handler`: on kernel wakeups and every drainIntervalMs. */
+  start(handler: HttpRecordHandler): void {
+    const native = this.requireOpen();
+    this.handler = handler;
+    native.onWakeup(() => this.drain());
+    this.timer = setInterval(() => this.drain(), this.options.drainIntervalMs);
+    this.timer.unref();
+  }
+
+  /** Drains everything waiting now; returns the number of records delivered. */
+  drain(): number {
+    const native = this.native;
+    if (!native) return 0;
+    let delivered = 0;
+    for (;;) {
+      native.rearm();
+      const bytes = native.drain(this.batch);
+      delivered += this.deliver(bytes);
+      if (bytes < this.batch.byteLength / 2) return delivered;
+    }
+  }
+
+  private deliver(bytes: number): number {
+    let offset = 0;
+    let count = 0;
+    while (offset + 4 <= bytes) {
+      const length = this.view.getUint32(offset, true);
+      const start = offset + 4;
+      offset += (4 + length + 7) & ~7;
+      if (this.view.getUint8(start) !== BEYLA_EVENT_HTTP) {
+        this.malformed++;
+        continue;
+      }
+      decodeHttpEvent(this.view, start, this.record);
+      try {
+        this.handler(this.record);
+      } catch {
+        // a failing consumer must not stop the drain; the pipeline counts its own failures
+      }
+      count++;
+    }
+    return count;
+  }
+
+  /** Kernel counters, plus records of an unknown type seen here. */
+  stats(): KernelStats & { unknownRecords: number } {
+    return { ...this.requireOpen().stats(), unknownRecords: this.malformed };
+  }
+
+  /** Detaches and frees everything. Safe to call twice. */
+  close(): void {
+    if (this.timer) clearInterval(this.timer);
+    this.timer = undefined;
+    if (this.native) {
+      this.drain();
+      this.native.close();
+    }
+    this.native = undefined;
+  }
+
+  private requireOpen(): NativeHttpCapture {
+    if (!this.native) throw new Error("HttpCapture is not open");
+    return this.native;
+  }
+}

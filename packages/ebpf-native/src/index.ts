@@ -1,0 +1,15 @@
+export { HttpCapture } from "./http-capture.js";
+export type { HttpCaptureOptions, HttpRecordHandler } from "./http-capture.js";
+export { BpfLoadError, BpfNotSupportedError } from "./errors.js";
+export { probeKernelFeatures, missingForHttpCapture } from "./features.js";
+export type { KernelFeatures, KernelStats, AttachResult } from "./native-binding.js";
+export {
+  BEYLA_END_BY_CHUNKED,
+  BEYLA_END_BY_CLOSE,
+  BEYLA_END_BY_LENGTH,
+  BEYLA_END_BY_NEXT,
+  BEYLA_ROLE_CLIENT,
+  BEYLA_ROLE_SERVER,
+  HTTP_EVENT_SIZE,
+} from "./event-layout.generated.js";
+export type { HttpEventRecord } from "./event-layout.generated.js";

@@ -1,0 +1,66 @@
+import { createRequire } from "node:module";
+import { dirname, join } from "node:path";
+import { fileURLToPath } from "node:url";
+
+/** Kernel counters summed over CPUs. */
+export interface KernelStats {
+  events: number;
+  ringbufDrops: number;
+  unanswered: number;
+  connectionsFull: number;
+}
+
+export interface AttachResult {
+  program: string;
+  section: string;
+  error?: string;
+  errno?: number;
+}
+
+export interface NativeHttpCapture {
+  load(): void;
+  attach(): AttachResult[];
+  addPid(pid: number): void;
+  removePid(pid: number): void;
+  drain(buffer: Uint8Array): number;
+  onWakeup(callback: () => void): void;
+  rearm(): void;
+  stats(): KernelStats;
+  close(): void;
+}
+
+export interface NativeCaptureOptions {
+  ringBytes: number;
+  maxConnections: number;
+  wakeupBytes: number;
+}
+
+/** Each value is true, or a sentence saying why the feature is unavailable. */
+export interface KernelFeatures {
+  btf: true | string;
+  tracefs: string;
+  syscallTracepoints: true | string;
+  tracepointPrograms: true | string;
+  ringBuffer: true | string;
+  bpfLoop: true | string;
+  uprobes: true | string;
+}
+
+interface NativeModule {
+  HttpCapture: new (options: NativeCaptureOptions) => NativeHttpCapture;
+  probeFeatures(): KernelFeatures;
+  maxRecordBytes: number;
+}
+
+let cached: NativeModule | undefined;
+
+/** The compiled addon (build/beyla_native.node), loaded once. */
+export function nativeModule(): NativeModule {
+  if (!cached) {
+    const here = dirname(fileURLToPath(import.meta.url));
+    const require = createRequire(import.meta.url);
+    const path = process.env["BEYLA_NATIVE_ADDON"] ?? join(here, "..", "build", "beyla_native.node");
+    cached = require(path) as NativeModule;
+  }
+  return cached;
+}

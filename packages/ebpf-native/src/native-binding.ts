@@ -59,7 +59,8 @@ export function nativeModule(): NativeModule {
   if (!cached) {
     const here = dirname(fileURLToPath(import.meta.url));
     const require = createRequire(import.meta.url);
-    const path = process.env["BEYLA_NATIVE_ADDON"] ?? join(here, "..", "build", "beyla_native.node");
+    const path =
+      process.env["BEYLA_NATIVE_ADDON"] ?? join(here, "..", "build", "beyla_native.node");
     cached = require(path) as NativeModule;
   }
   return cached;

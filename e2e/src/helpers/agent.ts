@@ -1,0 +1,88 @@
+import { writeFileSync, mkdtempSync } from "node:fs";
+import { tmpdir } from "node:os";
+import { join } from "node:path";
+import { freePort, REPO_ROOT, start, waitFor, type Child } from "./processes.js";
+import { parsePromText, type Sample } from "./prom-text.js";
+
+export interface AgentHandle {
+  child: Child;
+  metricsPort: number;
+  /** Current samples of the agent's /metrics. */
+  samples(): Promise<Sample[]>;
+  /** Waits until `check` holds for the samples (the agent drains on a timer). */
+  waitForSamples(what: string, check: (s: Sample[]) => boolean, timeoutMs?: number): Promise<Sample[]>;
+  stop(): Promise<void>;
+}
+
+export interface AgentOptions {
+  env?: Record<string, string>;
+  /** YAML text written to a temporary file and passed with --config. */
+  configYaml?: string;
+}
+
+export const AGENT_CLI = join(REPO_ROOT, "packages", "agent", "dist", "cli.js");
+
+/** Starts the real agent CLI and waits until /readyz says it is instrumenting. */
+export async function startAgent(opts: AgentOptions = {}): Promise<AgentHandle> {
+  const metricsPort = await freePort();
+  const args = [AGENT_CLI];
+  if (opts.configYaml !== undefined) {
+    const dir = mkdtempSync(join(tmpdir(), "beyla-e2e-"));
+    const file = join(dir, "beyla.yml");
+    writeFileSync(file, opts.configYaml);
+    args.push("--config", file);
+  }
+  const child = start(process.execPath, args, {
+    env: {
+      PATH: process.env["PATH"] ?? "/usr/bin:/bin",
+      BEYLA_PROMETHEUS_PORT: String(metricsPort),
+      BEYLA_LOG_LEVEL: "debug",
+      ...opts.env,
+    },
+  });
+  const url = `http://127.0.0.1:${metricsPort}`;
+  await waitFor(
+    `agent /readyz (stderr: ${child.stderr().slice(-400)})`,
+    async () => {
+      if (child.proc.exitCode !== null) {
+        throw new Error(`agent exited ${child.proc.exitCode}: ${child.stderr()}`);
+      }
+      const res = await fetch(`${url}/readyz`);
+      return res.status === 200 ? true : undefined;
+    },
+    20_000,
+  );
+  const samples = async () => parsePromText(await (await fetch(`${url}/metrics`)).text());
+  return {
+    child,
+    metricsPort,
+    samples,
+    waitForSamples: (what, check, timeoutMs = 10_000) =>
+      waitFor(what, async () => {
+        const s = await samples();
+        return check(s) ? s : undefined;
+      }, timeoutMs),
+    stop: () => child.stop(),
+  };
+}
+
+/** Waits until the agent logged that it instruments `pid`. */
+export async function waitForInstrumented(agent: AgentHandle, pid: number): Promise<void> {
+  await waitFor(`agent to instrument pid ${pid}`, () =>
+    agent.child.stderr().includes(`msg="instrumenting process" pid=${pid} `) ? true : undefined,
+  );
+}
+
+/**
+ * Waits until the count of `name` with `labels` reaches `expected`, then waits a little more
+ * and returns the samples, so a count that overshoots is seen too.
+ */
+export async function settledSamples(
+  agent: AgentHandle,
+  ready: (s: Sample[]) => boolean,
+  what: string,
+): Promise<Sample[]> {
+  await agent.waitForSamples(what, ready, 15_000);
+  await new Promise((r) => setTimeout(r, 400));
+  return agent.samples();
+}

@@ -1,0 +1,16 @@
+#!/usr/bin/env bash
+# Sets everything up, then runs every check CI runs: generated-file drift, lint, format,
+# typecheck, unit tests and the end-to-end suites against this kernel and real servers.
+set -euo pipefail
+cd "$(dirname "$0")/.."
+bash scripts/setup.sh
+echo "== generated files"
+npm run --silent -w @beyla-ts/ebpf-native check-generated
+echo "== lint and format"
+npx eslint .
+npx prettier --check .
+echo "== unit and end-to-end tests"
+# One node:test run over every package, so the summary line counts all tests.
+# (Node 20's test runner does not expand globs itself.)
+mapfile -t test_files < <(find packages/*/dist e2e/dist -name '*.test.js' | sort)
+node --test --test-concurrency=1 --test-reporter=spec "${test_files[@]}"

@@ -39,11 +39,7 @@ export interface HttpEventRecord {
 }
 
 /** Decodes the record at `offset` of `view` into `into` (reused: no allocation per record). */
-export function decodeHttpEvent(
-  view: DataView,
-  offset: number,
-  into: HttpEventRecord,
-): HttpEventRecord {
+export function decodeHttpEvent(view: DataView, offset: number, into: HttpEventRecord): HttpEventRecord {
   into.type = view.getUint8(offset + 0);
   into.role = view.getUint8(offset + 1);
   into.family = view.getUint8(offset + 2);

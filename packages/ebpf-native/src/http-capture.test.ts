@@ -44,6 +44,8 @@ interface Seen {
   responseHeaderLen: number;
   head: string;
   durationPositive: boolean;
+  local: string;
+  remote: string;
 }
 
 function copy(r: HttpEventRecord): Seen {
@@ -61,6 +63,8 @@ function copy(r: HttpEventRecord): Seen {
       .toString("latin1")
       .split("\r\n")[0]!,
     durationPositive: r.endNs > r.startNs,
+    local: r.localAddr.subarray(0, 4).join("."),
+    remote: r.remoteAddr.subarray(0, 4).join("."),
   };
 }
 
@@ -100,6 +104,8 @@ describe("HttpCapture on this kernel", () => {
     assert.equal(ok!.role, BEYLA_ROLE_SERVER);
     assert.equal(ok!.status, 200);
     assert.equal(ok!.localPort, port);
+    assert.equal(ok!.local, "127.0.0.1");
+    assert.equal(ok!.remote, "127.0.0.1");
     assert.equal(ok!.head, "GET /hello.txt HTTP/1.1");
     assert.equal(ok!.requestBytes, BigInt(ok!.requestHeaderLen), "a GET has no body");
     assert.equal(ok!.responseBytes - BigInt(ok!.responseHeaderLen), 12n, "the body is 12 bytes");

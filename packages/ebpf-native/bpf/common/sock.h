@@ -46,12 +46,13 @@ static __always_inline void read_tuple(struct sock *sk, struct beyla_http_event 
   ev->family = (__u8)family;
   ev->local_port = BPF_CORE_READ(sk, __sk_common.skc_num);
   ev->remote_port = bpf_ntohs(BPF_CORE_READ(sk, __sk_common.skc_dport));
+  /* explicit sizes: the destinations are byte arrays, the sources 4- or 16-byte fields */
   if (family == BEYLA_AF_INET) {
-    BPF_CORE_READ_INTO(ev->local_addr, sk, __sk_common.skc_rcv_saddr);
-    BPF_CORE_READ_INTO(ev->remote_addr, sk, __sk_common.skc_daddr);
+    bpf_core_read(ev->local_addr, 4, &sk->__sk_common.skc_rcv_saddr);
+    bpf_core_read(ev->remote_addr, 4, &sk->__sk_common.skc_daddr);
   } else {
-    BPF_CORE_READ_INTO(ev->local_addr, sk, __sk_common.skc_v6_rcv_saddr.in6_u.u6_addr8);
-    BPF_CORE_READ_INTO(ev->remote_addr, sk, __sk_common.skc_v6_daddr.in6_u.u6_addr8);
+    bpf_core_read(ev->local_addr, 16, &sk->__sk_common.skc_v6_rcv_saddr);
+    bpf_core_read(ev->remote_addr, 16, &sk->__sk_common.skc_v6_daddr);
   }
 }
 

@@ -1,0 +1,39 @@
+import type { AgentConfig } from "@beyla-ts/shared";
+import { ExporterHub, type ExporterHubOptions } from "./export/exporter-hub.js";
+
+/** Maps the agent configuration onto the exporters it enables. */
+export function exporterOptions(config: AgentConfig, isReady: () => boolean): ExporterHubOptions {
+  const limits = { ttlMs: config.metricsTtlMs, maxSeries: config.maxSeries };
+  const options: ExporterHubOptions = { tracePrinter: config.tracePrinter, readiness: isReady };
+  if (config.prometheus) {
+    options.prometheus = limits;
+    options.server = { port: config.prometheus.port, metricsPath: config.prometheus.path };
+  }
+  if (config.otelMetrics) {
+    const m = config.otelMetrics;
+    options.otlpMetrics = {
+      endpoint: m.endpoint,
+      signalEndpoint: m.endpoint,
+      protocol: m.protocol,
+      headers: m.headers,
+      intervalMs: m.intervalMs,
+      ...limits,
+    };
+  }
+  if (config.otelTraces) {
+    const t = config.otelTraces;
+    options.otlpTraces = {
+      endpoint: t.endpoint,
+      signalEndpoint: t.endpoint,
+      protocol: t.protocol,
+      headers: t.headers,
+      scheduledDelayMs: t.intervalMs,
+      ttlMs: config.metricsTtlMs,
+    };
+  }
+  return options;
+}
+
+export function createExporters(config: AgentConfig, isReady: () => boolean): ExporterHub {
+  return new ExporterHub(exporterOptions(config, isReady));
+}

@@ -1,0 +1,122 @@
+import { HttpCapture, type HttpCaptureOptions } from "@beyla-ts/ebpf-native";
+import { type AgentConfig, RouteMatcher } from "@beyla-ts/shared";
+import { ProcessWatcher, type SelectedProcess } from "./discovery/process-watcher.js";
+import { createExporters } from "./agent-exporters.js";
+import type { ExporterHub } from "./export/exporter-hub.js";
+import { HttpPipeline } from "./pipeline/http-pipeline.js";
+import { ServiceRegistry } from "./pipeline/service-registry.js";
+import type { Logger } from "./logger.js";
+
+/** How long a removed process's identity is kept for its records still in flight. */
+const REMOVAL_GRACE_MS = 2000;
+const STATS_INTERVAL_MS = 1000;
+const MAX_PROCESSES = 16384;
+
+/**
+ * The node agent on one host: discovery picks processes, the kernel programs capture their
+ * requests, the pipeline turns records into spans, the exporters publish them.
+ */
+export class Agent {
+  private capture: HttpCapture | undefined;
+  private watcher: ProcessWatcher | undefined;
+  private exporters: ExporterHub | undefined;
+  private statsTimer: NodeJS.Timeout | undefined;
+  private ready = false;
+  private readonly services: ServiceRegistry;
+
+  constructor(
+    private readonly config: AgentConfig,
+    private readonly log: Logger,
+    private readonly captureOptions: HttpCaptureOptions = {},
+  ) {
+    this.services = new ServiceRegistry(config);
+  }
+
+  /** Starts everything; throws (with a cause) when capture cannot start. */
+  async start(): Promise<void> {
+    const capture = new HttpCapture(this.captureOptions);
+    const attached = capture.open();
+    this.capture = capture;
+    this.log.info("eBPF programs attached", { programs: attached.length });
+
+    this.exporters = createExporters(this.config, () => this.ready);
+    await this.exporters.start();
+
+    const pipeline = new HttpPipeline(this.services, new RouteMatcher(this.config.routes), [
+      this.exporters,
+    ]);
+    capture.start((record) => pipeline.handle(record));
+    this.startStats(pipeline);
+
+    this.watcher = new ProcessWatcher(
+      {
+        selectors: this.config.discovery.services,
+        exclude: this.config.discovery.excludeServices,
+        pollIntervalMs: this.config.discovery.pollIntervalMs,
+        selfPid: process.pid,
+        maxProcesses: MAX_PROCESSES,
+      },
+      {
+        added: (p) => this.instrument(p),
+        removed: (p) => this.forget(p),
+        error: (e) => this.log.warn("process discovery failed", { error: e }),
+      },
+    );
+    await this.watcher.start();
+    this.ready = true;
+    this.log.info("agent ready", { instrumented: this.services.size() });
+  }
+
+  private instrument(p: SelectedProcess): void {
+    const service = this.services.add(p);
+    try {
+      this.capture?.select(p.pid);
+    } catch (e) {
+      this.log.error("cannot select process", { pid: p.pid, error: e });
+      return;
+    }
+    this.exporters?.processAdded(service);
+    this.log.info("instrumenting process", {
+      pid: p.pid,
+      exe: p.exePath,
+      ports: p.openPorts.join(","),
+      service: service.name,
+    });
+  }
+
+  private forget(p: SelectedProcess): void {
+    this.capture?.unselect(p.pid);
+    this.log.info("process exited", { pid: p.pid, exe: p.exePath });
+    const timer = setTimeout(() => {
+      this.services.remove(p.pid);
+      this.exporters?.processRemoved(p.pid);
+    }, REMOVAL_GRACE_MS);
+    timer.unref();
+  }
+
+  private startStats(pipeline: HttpPipeline): void {
+    this.statsTimer = setInterval(() => {
+      try {
+        const kernel = this.capture?.stats();
+        this.exporters?.updateInternal({
+          recordsReceived: pipeline.counts.received,
+          recordsDropped: kernel?.ringbufDrops,
+          parseFailures: pipeline.counts.parseFailures,
+          instrumentedProcesses: this.services.size(),
+        });
+      } catch (e) {
+        this.log.warn("reading kernel statistics failed", { error: e });
+      }
+    }, STATS_INTERVAL_MS);
+    this.statsTimer.unref();
+  }
+
+  /** Stops in order: discovery, timers, capture (drains what is left), exporters (flush). */
+  async stop(): Promise<void> {
+    this.ready = false;
+    this.watcher?.stop();
+    if (this.statsTimer) clearInterval(this.statsTimer);
+    this.capture?.close();
+    await this.exporters?.shutdown();
+  }
+}

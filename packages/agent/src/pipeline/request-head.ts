@@ -1,0 +1,58 @@
+/** What the agent reads from the first bytes of a captured request. */
+export interface RequestHead {
+  method: string;
+  /** Path of the request target, without query string or fragment. */
+  path: string;
+  /** Host header value ("" when absent or beyond the captured bytes). */
+  host: string;
+}
+
+const METHODS = new Set(["GET", "POST", "PUT", "DELETE", "HEAD", "PATCH", "OPTIONS", "CONNECT", "TRACE"]);
+const MAX_TARGET = 2048;
+
+/**
+ * Parses "METHOD target HTTP/1.x\r\nHeaders..." from `bytes` (possibly truncated).
+ * Returns undefined for anything that is not a request line; never throws.
+ */
+export function parseRequestHead(bytes: Uint8Array, length: number): RequestHead | undefined {
+  const text = latin1(bytes, length);
+  const firstSpace = text.indexOf(" ");
+  if (firstSpace <= 0) return undefined;
+  const method = text.slice(0, firstSpace);
+  if (!METHODS.has(method)) return undefined;
+  let end = firstSpace + 1;
+  while (end < text.length && text.charCodeAt(end) > 32 && end - firstSpace < MAX_TARGET) end++;
+  const target = text.slice(firstSpace + 1, end);
+  if (target.length === 0) return undefined;
+  return { method, path: pathOf(target), host: hostHeader(text, end) };
+}
+
+function latin1(bytes: Uint8Array, length: number): string {
+  let s = "";
+  const n = Math.min(length, bytes.length);
+  for (let i = 0; i < n; i++) s += String.fromCharCode(bytes[i]!);
+  return s;
+}
+
+/** The path of an origin-form ("/a?b") or absolute-form ("http://h/a") target. */
+export function pathOf(target: string): string {
+  let path = target;
+  if (!path.startsWith("/")) {
+    const scheme = path.indexOf("://");
+    if (scheme > 0) {
+      const slash = path.indexOf("/", scheme + 3);
+      path = slash < 0 ? "/" : path.slice(slash);
+    }
+  }
+  const cut = path.search(/[?#]/);
+  return cut < 0 ? path : path.slice(0, cut);
+}
+
+function hostHeader(text: string, from: number): string {
+  const lower = text.toLowerCase();
+  const at = lower.indexOf("\nhost:", from);
+  if (at < 0) return "";
+  const end = text.indexOf("\r", at);
+  if (end < 0) return ""; // value cut by the capture limit: better none than a wrong one
+  return text.slice(at + 6, end).trim();
+}

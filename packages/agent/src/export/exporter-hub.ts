@@ -1,0 +1,181 @@
+/**
+ * The exporters behind one facade: every finished RequestSpan goes to each enabled sink
+ * (Prometheus histograms, OTLP metrics, OTLP traces, the trace printer), and the HTTP
+ * server exposes the Prometheus text, liveness and readiness.
+ *
+ * A sink that throws never stops the others or the pipeline: the failure is counted in
+ * beyla_export_failures_total{exporter}. Shutdown runs in order: stop timers, flush, close.
+ */
+import type { RequestSpan, ServiceIdentity } from "../request-span.js";
+import { AgentHttpServer, type MetricsSource, type Readiness } from "../server/http-server.js";
+import { type ExporterName, type InternalTotals, InternalMetrics } from "./internal-metrics.js";
+import { OtlpMetrics, type OtlpMetricsOptions } from "./otlp-metrics.js";
+import { OtlpTraces, type OtlpTracesOptions } from "./otlp-traces.js";
+import { PrometheusMetrics, type PrometheusMetricsOptions } from "./prometheus-metrics.js";
+import { TracePrinter, type TracePrinterMode } from "./trace-printer.js";
+
+export interface HttpServerOptions {
+  /** TCP port; 0 picks a free one. */
+  port: number;
+  /** Default "0.0.0.0". */
+  host?: string;
+  /** Default "/metrics". */
+  metricsPath?: string;
+}
+
+export interface ExporterHubOptions {
+  /** Application metrics for the scrape endpoint; omitted: none. */
+  prometheus?: PrometheusMetricsOptions;
+  /** /metrics (application + internal metrics), /healthz, /readyz; omitted: no server. */
+  server?: HttpServerOptions;
+  /** OTLP metrics push; omitted: none. */
+  otlpMetrics?: Omit<OtlpMetricsOptions, "internal">;
+  /** OTLP traces push; omitted: none. */
+  otlpTraces?: Omit<OtlpTracesOptions, "internal">;
+  /** Default "disabled". */
+  tracePrinter?: TracePrinterMode;
+  /** Where the trace printer writes. Default: process.stdout. */
+  tracePrinterWrite?: (text: string) => void;
+  /** The agent's own counters; created when not given. */
+  internal?: InternalMetrics;
+  /** Asked at /readyz. Default: ready once start() has completed. */
+  readiness?: () => Readiness | boolean;
+}
+
+interface Sink {
+  readonly name: ExporterName;
+  record(span: RequestSpan): void;
+}
+
+export class ExporterHub {
+  readonly internal: InternalMetrics;
+  readonly prometheus: PrometheusMetrics | undefined;
+  readonly otlpMetrics: OtlpMetrics | undefined;
+  readonly otlpTraces: OtlpTraces | undefined;
+  readonly printer: TracePrinter | undefined;
+  readonly server: AgentHttpServer | undefined;
+  readonly #sinks: Sink[] = [];
+  #started = false;
+  #closed = false;
+  #shutdown: Promise<void> | undefined;
+
+  /** Builds and validates every enabled sink; throws, naming the field, on bad options. */
+  constructor(options: ExporterHubOptions) {
+    const internal = options.internal ?? new InternalMetrics();
+    this.internal = internal;
+    if (options.prometheus !== undefined) {
+      const onDropped = options.prometheus.onSeriesDropped;
+      this.prometheus = new PrometheusMetrics({
+        ...options.prometheus,
+        onSeriesDropped: (n) => {
+          internal.seriesDropped(n);
+          onDropped?.(n);
+        },
+      });
+      this.#sinks.push({ name: "prometheus", record: (s) => this.prometheus?.record(s) });
+    }
+    if (options.otlpMetrics !== undefined) {
+      this.otlpMetrics = new OtlpMetrics({ ...options.otlpMetrics, internal });
+      this.#sinks.push({ name: "otlp_metrics", record: (s) => this.otlpMetrics?.record(s) });
+    }
+    if (options.otlpTraces !== undefined) {
+      this.otlpTraces = new OtlpTraces({ ...options.otlpTraces, internal });
+      this.#sinks.push({ name: "otlp_traces", record: (s) => this.otlpTraces?.record(s) });
+    }
+    const mode = options.tracePrinter ?? "disabled";
+    if (mode !== "disabled") {
+      this.printer = new TracePrinter({ mode, write: options.tracePrinterWrite });
+      this.#sinks.push({ name: "trace_printer", record: (s) => this.printer?.record(s) });
+    }
+    if (options.server !== undefined) {
+      const sources: MetricsSource[] = this.prometheus ? [this.prometheus, internal] : [internal];
+      this.server = new AgentHttpServer({
+        ...options.server,
+        sources,
+        readiness: options.readiness ?? (() => this.#started && !this.#closed),
+      });
+    }
+  }
+
+  /** Sends one finished span to every enabled sink. Never throws. */
+  record(span: RequestSpan): void {
+    if (this.#closed) return;
+    for (const sink of this.#sinks) {
+      try {
+        sink.record(span);
+      } catch {
+        this.internal.exportFailure(sink.name);
+      }
+    }
+  }
+
+  #guard(name: ExporterName, run: () => void): void {
+    try {
+      run();
+    } catch {
+      this.internal.exportFailure(name);
+    }
+  }
+
+  recordBatch(spans: readonly RequestSpan[]): void {
+    for (const span of spans) this.record(span);
+  }
+
+  /** A process was instrumented: its target_info appears now and lives as long as it. */
+  processAdded(service: ServiceIdentity): void {
+    this.#guard("prometheus", () => this.prometheus?.serviceStarted(service));
+  }
+
+  /**
+   * Process `pid` exited (and its last records were handled): its target_info goes, its
+   * OTLP providers flush and shut down. Its Prometheus series expire with the TTL.
+   */
+  processRemoved(pid: number): void {
+    this.#guard("prometheus", () => this.prometheus?.serviceStopped(pid));
+    this.#guard("otlp_metrics", () => this.otlpMetrics?.serviceStopped(pid));
+    this.#guard("otlp_traces", () => this.otlpTraces?.serviceStopped(pid));
+  }
+
+  /** Running totals from the stats timer (kernel drops, pipeline counters, processes). */
+  updateInternal(totals: InternalTotals): void {
+    this.internal.updateTotals(totals);
+  }
+
+  /** Starts the expiry timers and the HTTP server. */
+  async start(): Promise<void> {
+    if (this.#started || this.#closed) return;
+    this.prometheus?.start();
+    this.otlpMetrics?.start();
+    this.otlpTraces?.start();
+    try {
+      await this.server?.listen();
+    } catch (cause) {
+      throw new Error("start the agent HTTP server", { cause });
+    }
+    this.#started = true;
+  }
+
+  /** Port of the HTTP server once listening. */
+  get serverPort(): number | undefined {
+    return this.server?.port;
+  }
+
+  /** Stops timers, flushes what is queued, then closes everything. Safe to call twice. */
+  shutdown(): Promise<void> {
+    this.#shutdown ??= this.#shutdownOnce();
+    return this.#shutdown;
+  }
+
+  async #shutdownOnce(): Promise<void> {
+    this.#closed = true;
+    this.prometheus?.stop();
+    this.otlpMetrics?.stop();
+    this.otlpTraces?.stop();
+    // Metric providers export one last time as they shut down; flushing them here as well
+    // would only send the same cumulative points twice.
+    await this.otlpTraces?.flush();
+    this.printer?.shutdown();
+    await Promise.all([this.otlpMetrics?.shutdown(), this.otlpTraces?.shutdown()]);
+    await this.server?.close();
+  }
+}

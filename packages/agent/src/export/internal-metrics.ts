@@ -1,0 +1,162 @@
+/**
+ * The agent's own metrics, in a registry of their own that the /metrics endpoint appends
+ * to the application metrics.
+ */
+import { Counter, Gauge, Registry } from "prom-client";
+
+/** Exporters that can report failures. */
+export type ExporterName = "otlp_metrics" | "otlp_traces" | "prometheus" | "trace_printer";
+
+export const INTERNAL_METRIC = {
+  recordsReceived: "beyla_ebpf_records_received_total",
+  recordsDropped: "beyla_ebpf_records_dropped_total",
+  parseFailures: "beyla_parse_failures_total",
+  exportFailures: "beyla_export_failures_total",
+  seriesDropped: "beyla_series_dropped_total",
+  spansDropped: "beyla_spans_dropped_total",
+  instrumentedProcesses: "beyla_instrumented_processes",
+} as const;
+
+/** Reads the kernel's running total of dropped records (e.g. ring buffer reserve failures). */
+export type KernelDropsSource = () => number;
+
+/** Running totals kept elsewhere (kernel maps, pipeline counters); counters follow them. */
+export interface InternalTotals {
+  recordsReceived?: number;
+  recordsDropped?: number;
+  parseFailures?: number;
+  instrumentedProcesses?: number;
+}
+
+/** A counter that follows a running total kept elsewhere (which may restart from 0). */
+class TotalFollower {
+  #last = 0;
+
+  constructor(private readonly counter: Counter<string>) {}
+
+  follow(total: number): void {
+    if (!Number.isFinite(total) || total < 0) return;
+    // A total lower than the last one means its source restarted: count from 0 again.
+    const delta = total >= this.#last ? total - this.#last : total;
+    if (delta > 0) this.counter.inc(delta);
+    this.#last = total;
+  }
+}
+
+export class InternalMetrics {
+  readonly registry = new Registry();
+  readonly #recordsReceived: Counter<string>;
+  readonly #parseFailures: Counter<string>;
+  readonly #exportFailures: Counter<"exporter">;
+  readonly #seriesDropped: Counter<string>;
+  readonly #spansDropped: Counter<"reason">;
+  readonly #instrumented: Gauge<string>;
+  readonly #receivedTotal: TotalFollower;
+  readonly #droppedTotal: TotalFollower;
+  readonly #parseFailuresTotal: TotalFollower;
+  #kernelDrops: KernelDropsSource | undefined;
+
+  constructor() {
+    const registers = [this.registry];
+    this.#recordsReceived = new Counter({
+      name: INTERNAL_METRIC.recordsReceived,
+      help: "Records read from the kernel ring buffer",
+      registers,
+    });
+    const readKernelDrops = (): void => this.#readKernelDrops();
+    const recordsDropped = new Counter({
+      name: INTERNAL_METRIC.recordsDropped,
+      help: "Records the kernel dropped before the agent could read them",
+      registers,
+      collect: readKernelDrops,
+    });
+    this.#parseFailures = new Counter({
+      name: INTERNAL_METRIC.parseFailures,
+      help: "Captured payloads that could not be parsed",
+      registers,
+    });
+    this.#exportFailures = new Counter({
+      name: INTERNAL_METRIC.exportFailures,
+      help: "Failed export attempts, by exporter",
+      labelNames: ["exporter"],
+      registers,
+    });
+    this.#seriesDropped = new Counter({
+      name: INTERNAL_METRIC.seriesDropped,
+      help: "Metric series not created because a cardinality limit was reached",
+      registers,
+    });
+    this.#spansDropped = new Counter({
+      name: INTERNAL_METRIC.spansDropped,
+      help: "Trace spans dropped before export, by reason",
+      labelNames: ["reason"],
+      registers,
+    });
+    this.#instrumented = new Gauge({
+      name: INTERNAL_METRIC.instrumentedProcesses,
+      help: "Processes currently instrumented",
+      registers,
+    });
+    this.#receivedTotal = new TotalFollower(this.#recordsReceived);
+    this.#droppedTotal = new TotalFollower(recordsDropped);
+    this.#parseFailuresTotal = new TotalFollower(this.#parseFailures);
+  }
+
+  recordsReceived(count = 1): void {
+    this.#recordsReceived.inc(count);
+  }
+
+  /** Where beyla_ebpf_records_dropped_total comes from: read at each scrape. */
+  setKernelDropsSource(source: KernelDropsSource): void {
+    this.#kernelDrops = source;
+  }
+
+  /**
+   * Running totals from a stats callback. Don't mix with recordsReceived()/parseFailure()
+   * for the same counter.
+   */
+  updateTotals(totals: InternalTotals): void {
+    if (totals.recordsReceived !== undefined) this.#receivedTotal.follow(totals.recordsReceived);
+    if (totals.recordsDropped !== undefined) this.#droppedTotal.follow(totals.recordsDropped);
+    if (totals.parseFailures !== undefined) this.#parseFailuresTotal.follow(totals.parseFailures);
+    if (totals.instrumentedProcesses !== undefined) {
+      this.setInstrumentedProcesses(totals.instrumentedProcesses);
+    }
+  }
+
+  parseFailure(count = 1): void {
+    this.#parseFailures.inc(count);
+  }
+
+  exportFailure(exporter: ExporterName, count = 1): void {
+    this.#exportFailures.inc({ exporter }, count);
+  }
+
+  seriesDropped(count = 1): void {
+    this.#seriesDropped.inc(count);
+  }
+
+  /** reason: "queue_full" (batch queue bound) or "service_limit" (too many services). */
+  spansDropped(reason: "queue_full" | "service_limit", count = 1): void {
+    this.#spansDropped.inc({ reason }, count);
+  }
+
+  setInstrumentedProcesses(count: number): void {
+    this.#instrumented.set(count);
+  }
+
+  /** The registry as Prometheus text. */
+  async *collect(): AsyncGenerator<string> {
+    yield await this.registry.metrics();
+  }
+
+  /** A stats source that throws or returns garbage leaves the counter as it was. */
+  #readKernelDrops(): void {
+    if (this.#kernelDrops === undefined) return;
+    try {
+      this.#droppedTotal.follow(this.#kernelDrops());
+    } catch {
+      // a scrape must not fail because a stats read did
+    }
+  }
+}

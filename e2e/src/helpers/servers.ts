@@ -1,4 +1,4 @@
-import { mkdirSync, mkdtempSync, writeFileSync } from "node:fs";
+import { chmodSync, mkdirSync, mkdtempSync, writeFileSync } from "node:fs";
 import { tmpdir } from "node:os";
 import { join } from "node:path";
 import { REPO_ROOT, start, waitForPort, type Child } from "./processes.js";
@@ -26,8 +26,9 @@ export interface Nginx {
 /** nginx (Debian) in the foreground with one worker, its own prefix, logs and document root. */
 export async function startNginx(port: number): Promise<Nginx> {
   const prefix = mkdtempSync(join(tmpdir(), "beyla-nginx-"));
+  chmodSync(prefix, 0o755); // the worker runs as an unprivileged user and must read the root
   const root = join(prefix, "html");
-  mkdirSync(root);
+  mkdirSync(root, { mode: 0o755 });
   mkdirSync(join(prefix, "logs"));
   const accessLog = join(prefix, "logs", "access.log");
   const conf = join(prefix, "nginx.conf");

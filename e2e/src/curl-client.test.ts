@@ -15,7 +15,11 @@ describe("curl selected by executable path: client spans", () => {
     port = await freePort();
     await startNodeServer(port); // not selected: only the client side is instrumented
     agent = await startAgent({
-      env: { BEYLA_EXECUTABLE_NAME: "/curl$", BEYLA_DISCOVERY_POLL_INTERVAL: "100ms", BEYLA_TRACE_PRINTER: "text" },
+      env: {
+        BEYLA_EXECUTABLE_NAME: "/curl$",
+        BEYLA_DISCOVERY_POLL_INTERVAL: "100ms",
+        BEYLA_TRACE_PRINTER: "text",
+      },
     });
   });
 
@@ -31,13 +35,19 @@ describe("curl selected by executable path: client spans", () => {
     const urls = [`${base}/slow`, ...Array.from({ length: 6 }, (_, i) => `${base}/users/${i}`)];
     const curl: Child = start("curl", ["-s", ...urls.flatMap((u) => ["-o", "/dev/null", u])]);
     await waitFor("curl to be instrumented", () =>
-      agent.child.stderr().includes(`msg="instrumenting process" pid=${curl.pid} `) ? true : undefined,
+      agent.child.stderr().includes(`msg="instrumenting process" pid=${curl.pid} `)
+        ? true
+        : undefined,
     );
     await waitFor("curl to finish", () => (curl.proc.exitCode !== null ? true : undefined), 10_000);
     assert.equal(curl.proc.exitCode, 0);
 
     const labels = { service_name: "curl", server_port: String(port) };
-    const s = await settledSamples(agent, (x) => total(x, CLIENT, labels) >= 6, "curl client requests");
+    const s = await settledSamples(
+      agent,
+      (x) => total(x, CLIENT, labels) >= 6,
+      "curl client requests",
+    );
     assert.equal(
       total(s, CLIENT, {
         ...labels,
@@ -50,7 +60,10 @@ describe("curl selected by executable path: client spans", () => {
     );
     assert.equal(total(s, CLIENT, labels), 6);
     assert.deepEqual(select(s, "http_server_request_duration_seconds_count"), []);
-    const printed = agent.child.stdout().split("\n").filter((l) => l.includes("kind=client"));
+    const printed = agent.child
+      .stdout()
+      .split("\n")
+      .filter((l) => l.includes("kind=client"));
     assert.equal(printed.length, 6);
   });
 });

@@ -2,7 +2,12 @@ import assert from "node:assert/strict";
 import { readFileSync, writeFileSync } from "node:fs";
 import { join } from "node:path";
 import { after, before, describe, it } from "node:test";
-import { settledSamples, startAgent, waitForInstrumented, type AgentHandle } from "./helpers/agent.js";
+import {
+  settledSamples,
+  startAgent,
+  waitForInstrumented,
+  type AgentHandle,
+} from "./helpers/agent.js";
 import { freePort, run, stopAll, waitFor } from "./helpers/processes.js";
 import { total } from "./helpers/prom-text.js";
 import { startNginx, type Nginx } from "./helpers/servers.js";
@@ -45,7 +50,11 @@ describe("nginx selected by executable path, loaded by wrk and ab", () => {
     });
     await waitForInstrumented(agent, nginx.child.pid);
     await waitFor("nginx worker instrumented", () =>
-      (agent.child.stderr().match(/msg="instrumenting process" pid=\d+ exe="\/usr\/sbin\/nginx"/g) ?? []).length >= 2
+      (
+        agent.child
+          .stderr()
+          .match(/msg="instrumenting process" pid=\d+ exe="\/usr\/sbin\/nginx"/g) ?? []
+      ).length >= 2
         ? true
         : undefined,
     );
@@ -62,7 +71,8 @@ describe("nginx selected by executable path, loaded by wrk and ab", () => {
     assert.match(wrk, /requests in/);
     await run("ab", ["-q", "-k", "-n", "300", "-c", "4", `${base}/large.bin`]);
     for (let i = 0; i < 3; i++) await run("curl", ["-s", "-o", "/dev/null", `${base}/status500`]);
-    for (let i = 0; i < 2; i++) await run("curl", ["-s", "-o", "/dev/null", `${base}/missing/${i}`]);
+    for (let i = 0; i < 2; i++)
+      await run("curl", ["-s", "-o", "/dev/null", `${base}/missing/${i}`]);
 
     // nginx logs a request once its response is sent; wrk may leave some in flight at its end
     await new Promise((r) => setTimeout(r, 500));
@@ -74,11 +84,31 @@ describe("nginx selected by executable path, loaded by wrk and ab", () => {
 
     const labels = { service_name: "web", server_port: String(port) };
     const expectedTotal = indexCount + 300 + 3 + 2;
-    const s = await settledSamples(agent, (x) => total(x, DURATION, labels) >= expectedTotal, "nginx requests");
-    assert.equal(total(s, DURATION, { ...labels, http_route: "/index.html", http_response_status_code: "200" }), indexCount);
-    assert.equal(total(s, DURATION, { ...labels, http_route: "/large.bin", http_response_status_code: "200" }), 300);
-    assert.equal(total(s, DURATION, { ...labels, http_route: "/status500", http_response_status_code: "500" }), 3);
-    assert.equal(total(s, DURATION, { ...labels, http_route: "/**", http_response_status_code: "404" }), 2);
+    const s = await settledSamples(
+      agent,
+      (x) => total(x, DURATION, labels) >= expectedTotal,
+      "nginx requests",
+    );
+    assert.equal(
+      total(s, DURATION, {
+        ...labels,
+        http_route: "/index.html",
+        http_response_status_code: "200",
+      }),
+      indexCount,
+    );
+    assert.equal(
+      total(s, DURATION, { ...labels, http_route: "/large.bin", http_response_status_code: "200" }),
+      300,
+    );
+    assert.equal(
+      total(s, DURATION, { ...labels, http_route: "/status500", http_response_status_code: "500" }),
+      3,
+    );
+    assert.equal(
+      total(s, DURATION, { ...labels, http_route: "/**", http_response_status_code: "404" }),
+      2,
+    );
     assert.equal(total(s, DURATION, labels), expectedTotal);
     // large.bin goes out with sendfile: its bytes are counted all the same
     assert.equal(

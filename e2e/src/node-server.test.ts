@@ -1,6 +1,11 @@
 import assert from "node:assert/strict";
 import { after, before, describe, it } from "node:test";
-import { settledSamples, startAgent, waitForInstrumented, type AgentHandle } from "./helpers/agent.js";
+import {
+  settledSamples,
+  startAgent,
+  waitForInstrumented,
+  type AgentHandle,
+} from "./helpers/agent.js";
 import { freePort, run, stopAll, type Child } from "./helpers/processes.js";
 import { select, total } from "./helpers/prom-text.js";
 import { startNodeServer } from "./helpers/servers.js";
@@ -40,11 +45,47 @@ describe("Node http server selected by open port", () => {
     await run("curl", ["-sf", "-o", "/dev/null", ...users.flatMap((u) => [u, "-o", "/dev/null"])]);
     // 137 requests over 5 concurrent keep-alive connections
     await run("ab", ["-q", "-k", "-n", "137", "-c", "5", `${base}/users/42`]);
-    await run("curl", ["-s", "-o", "/dev/null", `${base}/error`, "-o", "/dev/null", `${base}/error`, "-o", "/dev/null", `${base}/error`]);
-    await run("curl", ["-s", "-o", "/dev/null", `${base}/chunked`, "-o", "/dev/null", `${base}/chunked`]);
-    await run("curl", ["-s", "-o", "/dev/null", `${base}/large`, "-o", "/dev/null", `${base}/large`]);
+    await run("curl", [
+      "-s",
+      "-o",
+      "/dev/null",
+      `${base}/error`,
+      "-o",
+      "/dev/null",
+      `${base}/error`,
+      "-o",
+      "/dev/null",
+      `${base}/error`,
+    ]);
+    await run("curl", [
+      "-s",
+      "-o",
+      "/dev/null",
+      `${base}/chunked`,
+      "-o",
+      "/dev/null",
+      `${base}/chunked`,
+    ]);
+    await run("curl", [
+      "-s",
+      "-o",
+      "/dev/null",
+      `${base}/large`,
+      "-o",
+      "/dev/null",
+      `${base}/large`,
+    ]);
     for (let i = 0; i < 4; i++) {
-      await run("curl", ["-s", "-o", "/dev/null", "-X", "POST", "--data-binary", "x".repeat(1000), `${base}/echo`]);
+      await run("curl", [
+        "-s",
+        "-o",
+        "/dev/null",
+        "-X",
+        "POST",
+        "--data-binary",
+        "x".repeat(1000),
+        `${base}/echo`,
+      ]);
     }
     await run("curl", ["-s", "-o", "/dev/null", `${base}/nope`]);
     // traffic to a server that is not selected
@@ -57,11 +98,21 @@ describe("Node http server selected by open port", () => {
       "all node requests",
     );
     const count = (extra: Record<string, string>) => total(s, DURATION, { ...labels, ...extra });
-    assert.equal(count({ http_request_method: "GET", http_route: "/users/{id}", http_response_status_code: "200" }), 144);
+    assert.equal(
+      count({
+        http_request_method: "GET",
+        http_route: "/users/{id}",
+        http_response_status_code: "200",
+      }),
+      144,
+    );
     assert.equal(count({ http_route: "/error", http_response_status_code: "500" }), 3);
     assert.equal(count({ http_route: "/chunked", http_response_status_code: "200" }), 2);
     assert.equal(count({ http_route: "/large", http_response_status_code: "200" }), 2);
-    assert.equal(count({ http_request_method: "POST", http_route: "/echo", http_response_status_code: "201" }), 4);
+    assert.equal(
+      count({ http_request_method: "POST", http_route: "/echo", http_response_status_code: "201" }),
+      4,
+    );
     assert.equal(count({ http_route: "/nope", http_response_status_code: "404" }), 1);
     assert.equal(count({}), 156);
 
@@ -75,7 +126,10 @@ describe("Node http server selected by open port", () => {
     assert.equal(agent.child.stderr().includes(`pid=${other.pid} `), false);
 
     // the trace printer printed one line per request
-    const printed = agent.child.stdout().split("\n").filter((l) => l.includes(" /users/"));
+    const printed = agent.child
+      .stdout()
+      .split("\n")
+      .filter((l) => l.includes(" /users/"));
     assert.equal(printed.length, 144);
   });
 });

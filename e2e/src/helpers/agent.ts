@@ -10,7 +10,11 @@ export interface AgentHandle {
   /** Current samples of the agent's /metrics. */
   samples(): Promise<Sample[]>;
   /** Waits until `check` holds for the samples (the agent drains on a timer). */
-  waitForSamples(what: string, check: (s: Sample[]) => boolean, timeoutMs?: number): Promise<Sample[]>;
+  waitForSamples(
+    what: string,
+    check: (s: Sample[]) => boolean,
+    timeoutMs?: number,
+  ): Promise<Sample[]>;
   stop(): Promise<void>;
 }
 
@@ -58,10 +62,14 @@ export async function startAgent(opts: AgentOptions = {}): Promise<AgentHandle> 
     metricsPort,
     samples,
     waitForSamples: (what, check, timeoutMs = 10_000) =>
-      waitFor(what, async () => {
-        const s = await samples();
-        return check(s) ? s : undefined;
-      }, timeoutMs),
+      waitFor(
+        what,
+        async () => {
+          const s = await samples();
+          return check(s) ? s : undefined;
+        },
+        timeoutMs,
+      ),
     stop: () => child.stop(),
   };
 }

@@ -57,7 +57,9 @@ export function run(cmd: string, args: string[], opts: SpawnOptions = {}): Promi
     proc.stderr?.on("data", (d: Buffer) => (err += d.toString()));
     proc.once("error", reject);
     proc.once("exit", (code) =>
-      code === 0 ? resolve(out) : reject(new Error(`${cmd} ${args.join(" ")} exited ${code}: ${err}${out}`)),
+      code === 0
+        ? resolve(out)
+        : reject(new Error(`${cmd} ${args.join(" ")} exited ${code}: ${err}${out}`)),
     );
   });
 }

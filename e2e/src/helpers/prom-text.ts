@@ -22,13 +22,21 @@ export function parsePromText(text: string): Sample[] {
 }
 
 /** Samples named `name` whose labels include every pair of `labels`. */
-export function select(samples: Sample[], name: string, labels: Record<string, string> = {}): Sample[] {
+export function select(
+  samples: Sample[],
+  name: string,
+  labels: Record<string, string> = {},
+): Sample[] {
   return samples.filter(
     (s) => s.name === name && Object.entries(labels).every(([k, v]) => s.labels[k] === v),
   );
 }
 
 /** The sum of the selected samples' values (0 when none). */
-export function total(samples: Sample[], name: string, labels: Record<string, string> = {}): number {
+export function total(
+  samples: Sample[],
+  name: string,
+  labels: Record<string, string> = {},
+): number {
   return select(samples, name, labels).reduce((sum, s) => sum + s.value, 0);
 }

@@ -5,14 +5,19 @@ import { REPO_ROOT, start, waitForPort, type Child } from "./processes.js";
 
 /** The Node `http` fixture server (e2e/fixtures/node-server.mjs) on `port`. */
 export async function startNodeServer(port: number): Promise<Child> {
-  const child = start(process.execPath, [join(REPO_ROOT, "e2e", "fixtures", "node-server.mjs"), String(port)]);
+  const child = start(process.execPath, [
+    join(REPO_ROOT, "e2e", "fixtures", "node-server.mjs"),
+    String(port),
+  ]);
   await waitForPort(port);
   return child;
 }
 
 /** Python's http.server serving `dir` on `port`. */
 export async function startPythonServer(port: number, dir: string): Promise<Child> {
-  const child = start("python3", ["-m", "http.server", String(port), "--bind", "127.0.0.1"], { cwd: dir });
+  const child = start("python3", ["-m", "http.server", String(port), "--bind", "127.0.0.1"], {
+    cwd: dir,
+  });
   await waitForPort(port);
   return child;
 }

@@ -33,7 +33,10 @@ function parseArgs(argv: string[]): { configPath?: string; help: boolean } {
     if (arg === "--help" || arg === "-h") help = true;
     else if (arg === "--config" || arg === "-config") configPath = argv[++i];
     else if (arg.startsWith("--config=")) configPath = arg.slice("--config=".length);
-    else throw new UsageError(`unknown argument ${JSON.stringify(arg)}; allowed: --config FILE, --help`);
+    else
+      throw new UsageError(
+        `unknown argument ${JSON.stringify(arg)}; allowed: --config FILE, --help`,
+      );
   }
   if ((argv.includes("--config") || argv.includes("-config")) && !configPath) {
     throw new UsageError("--config needs a value: the path of a YAML file");
@@ -53,7 +56,9 @@ function readConfig(argv: string[]): AgentConfig | undefined {
     try {
       yamlText = readFileSync(path, "utf8");
     } catch (e) {
-      throw new UsageError(`cannot read config file ${JSON.stringify(path)}: ${(e as Error).message}`);
+      throw new UsageError(
+        `cannot read config file ${JSON.stringify(path)}: ${(e as Error).message}`,
+      );
     }
   }
   const config = loadAgentConfig({ yamlText, yamlPath: path, env: process.env });
@@ -104,7 +109,9 @@ async function main(): Promise<number> {
 main().then(
   (code) => process.exit(code),
   (e: unknown) => {
-    process.stderr.write(`beyla-agent: unexpected error: ${e instanceof Error ? e.stack : String(e)}\n`);
+    process.stderr.write(
+      `beyla-agent: unexpected error: ${e instanceof Error ? e.stack : String(e)}\n`,
+    );
     process.exit(EXIT_RUNTIME);
   },
 );

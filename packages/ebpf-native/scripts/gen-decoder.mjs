@@ -50,7 +50,9 @@ function render() {
   for (const [name, value] of defines) out.push(`export const ${name} = ${value};`);
   out.push(`export const HTTP_EVENT_SIZE = ${size};`);
   out.push("");
-  out.push("/** One beyla_http_event. Array fields are views into the drained buffer: copy to keep. */");
+  out.push(
+    "/** One beyla_http_event. Array fields are views into the drained buffer: copy to keep. */",
+  );
   out.push("export interface HttpEventRecord {");
   for (const f of fields) {
     if (f.field.startsWith("_pad")) continue;
@@ -59,7 +61,9 @@ function render() {
   }
   out.push("}");
   out.push("");
-  out.push("/** Decodes the record at `offset` of `view` into `into` (reused: no allocation per record). */");
+  out.push(
+    "/** Decodes the record at `offset` of `view` into `into` (reused: no allocation per record). */",
+  );
   out.push(
     "export function decodeHttpEvent(view: DataView, offset: number, into: HttpEventRecord): HttpEventRecord {",
   );

@@ -14,7 +14,13 @@ describe("parseListeningSockets", () => {
   it("keeps listening sockets only, by inode", () => {
     const m = new Map<string, number>();
     parseListeningSockets(TCP, m);
-    assert.deepEqual([...m.entries()], [["12345", 8080], ["34567", 22]]);
+    assert.deepEqual(
+      [...m.entries()],
+      [
+        ["12345", 8080],
+        ["34567", 22],
+      ],
+    );
   });
   it("reads the port of an IPv6 line", () => {
     const m = new Map<string, number>();
@@ -28,7 +34,8 @@ describe("parseListeningSockets", () => {
 
 describe("parseStartTicks", () => {
   it("reads field 22 even when the command name holds spaces and parens", () => {
-    const stat = "4242 (my (odd) name) S 1 4242 4242 0 -1 4194560 100 0 0 0 1 2 0 0 20 0 1 0 987654 1000 10";
+    const stat =
+      "4242 (my (odd) name) S 1 4242 4242 0 -1 4194560 100 0 0 0 1 2 0 0 20 0 1 0 987654 1000 10";
     assert.equal(parseStartTicks(stat), 987654);
   });
 });
@@ -36,6 +43,9 @@ describe("parseStartTicks", () => {
 describe("parseEnviron", () => {
   it("keeps only the requested keys", () => {
     const raw = "PATH=/bin\0OTEL_SERVICE_NAME=checkout\0OTEL_RESOURCE_ATTRIBUTES=a=b\0junk\0";
-    assert.deepEqual(parseEnviron(raw), { OTEL_SERVICE_NAME: "checkout", OTEL_RESOURCE_ATTRIBUTES: "a=b" });
+    assert.deepEqual(parseEnviron(raw), {
+      OTEL_SERVICE_NAME: "checkout",
+      OTEL_RESOURCE_ATTRIBUTES: "a=b",
+    });
   });
 });

@@ -76,7 +76,10 @@ export async function readSocketInodes(pid: number): Promise<string[]> {
 }
 
 /** Parses the NUL-separated environ, keeping only `keys`. */
-export function parseEnviron(raw: string, keys: readonly string[] = ENV_KEYS): Record<string, string> {
+export function parseEnviron(
+  raw: string,
+  keys: readonly string[] = ENV_KEYS,
+): Record<string, string> {
   const env: Record<string, string> = {};
   for (const entry of raw.split("\0")) {
     const eq = entry.indexOf("=");

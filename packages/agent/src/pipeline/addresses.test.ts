@@ -35,6 +35,7 @@ describe("hostWithoutPort", () => {
     ["", ""],
   ];
   for (const [input, expected] of cases) {
-    it(`takes the host of ${JSON.stringify(input)}`, () => assert.equal(hostWithoutPort(input), expected));
+    it(`takes the host of ${JSON.stringify(input)}`, () =>
+      assert.equal(hostWithoutPort(input), expected));
   }
 });

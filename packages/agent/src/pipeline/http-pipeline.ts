@@ -24,7 +24,12 @@ export interface PipelineCounts {
 
 /** Kernel record -> span -> ignore filter -> route -> sinks. Never throws. */
 export class HttpPipeline {
-  readonly counts: PipelineCounts = { received: 0, parseFailures: 0, unknownProcess: 0, ignored: 0 };
+  readonly counts: PipelineCounts = {
+    received: 0,
+    parseFailures: 0,
+    unknownProcess: 0,
+    ignored: 0,
+  };
   private readonly clock = new MonotonicClock();
 
   constructor(

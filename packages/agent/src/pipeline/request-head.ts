@@ -7,7 +7,17 @@ export interface RequestHead {
   host: string;
 }
 
-const METHODS = new Set(["GET", "POST", "PUT", "DELETE", "HEAD", "PATCH", "OPTIONS", "CONNECT", "TRACE"]);
+const METHODS = new Set([
+  "GET",
+  "POST",
+  "PUT",
+  "DELETE",
+  "HEAD",
+  "PATCH",
+  "OPTIONS",
+  "CONNECT",
+  "TRACE",
+]);
 const MAX_TARGET = 2048;
 
 /**

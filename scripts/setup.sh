@@ -25,7 +25,9 @@ fi
 
 bash scripts/mount-kernel-fs.sh
 
+# `npm install`, not `npm ci`: npm 11 leaves other platforms' optional packages (nx's native
+# binaries) out of the lockfile and `npm ci` then refuses it. Versions still come from the lock.
 if [ ! -d node_modules ] || [ package-lock.json -nt node_modules/.package-lock.json ]; then
-  npm ci --no-audit --no-fund
+  npm install --no-audit --no-fund
 fi
 npm run build

@@ -22,13 +22,15 @@ export interface AgentOptions {
   env?: Record<string, string>;
   /** YAML text written to a temporary file and passed with --config. */
   configYaml?: string;
+  /** Port of /metrics (BEYLA_PROMETHEUS_PORT); default: a free one. */
+  metricsPort?: number;
 }
 
 export const AGENT_CLI = join(REPO_ROOT, "packages", "agent", "dist", "cli.js");
 
 /** Starts the real agent CLI and waits until /readyz says it is instrumenting. */
 export async function startAgent(opts: AgentOptions = {}): Promise<AgentHandle> {
-  const metricsPort = await freePort();
+  const metricsPort = opts.metricsPort ?? (await freePort());
   const args = [AGENT_CLI];
   if (opts.configYaml !== undefined) {
     const dir = mkdtempSync(join(tmpdir(), "beyla-e2e-"));

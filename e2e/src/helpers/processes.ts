@@ -98,14 +98,18 @@ export async function waitFor<T>(
   }
 }
 
-/** Resolves once something accepts TCP connections on 127.0.0.1:port. */
-export async function waitForPort(port: number, timeoutMs = 10_000): Promise<void> {
+/** Resolves once something accepts TCP connections on host:port. */
+export async function waitForPort(
+  port: number,
+  timeoutMs = 10_000,
+  host = "127.0.0.1",
+): Promise<void> {
   const { connect } = await import("node:net");
   await waitFor(
     `port ${port}`,
     () =>
       new Promise<boolean | undefined>((resolve) => {
-        const s = connect(port, "127.0.0.1");
+        const s = connect(port, host);
         s.once("connect", () => {
           s.destroy();
           resolve(true);

@@ -3,13 +3,14 @@ import { tmpdir } from "node:os";
 import { join } from "node:path";
 import { REPO_ROOT, start, waitForPort, type Child } from "./processes.js";
 
-/** The Node `http` fixture server (e2e/fixtures/node-server.mjs) on `port`. */
-export async function startNodeServer(port: number): Promise<Child> {
+/** The Node `http` fixture server (e2e/fixtures/node-server.mjs) on `host`:`port`. */
+export async function startNodeServer(port: number, host = "127.0.0.1"): Promise<Child> {
   const child = start(process.execPath, [
     join(REPO_ROOT, "e2e", "fixtures", "node-server.mjs"),
     String(port),
+    host,
   ]);
-  await waitForPort(port);
+  await waitForPort(port, 10_000, host);
   return child;
 }
 

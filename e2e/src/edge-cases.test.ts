@@ -57,7 +57,7 @@ describe("edge cases of capture", () => {
 
   it("counts a request whose headers arrive in three separate writes once", async () => {
     const reply = await sendInPieces(port4, "127.0.0.1", [
-      "GET /users/split HTTP/1.1\r\nHo",
+      "GET /users/77 HTTP/1.1\r\nHo",
       "st: split.example\r\nConnection: close\r\n",
       "\r\n",
     ]);
@@ -65,7 +65,9 @@ describe("edge cases of capture", () => {
     const labels = { server_port: String(port4), http_route: "/users/*" };
     const s = await settledSamples(agent, (x) => total(x, DURATION, labels) >= 1, "split request");
     assert.equal(total(s, DURATION, labels), 1);
-    assert.equal(total(s, DURATION, { ...labels, server_address: "split.example" }), 1);
+    // The kernel keeps the first bytes of the first segment only: the Host header came in the
+    // second one, so server.address falls back to the local address.
+    assert.equal(total(s, DURATION, { ...labels, server_address: "127.0.0.1" }), 1);
   });
 
   it("captures IPv6 connections with the address from the Host header", async () => {

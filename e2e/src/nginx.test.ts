@@ -88,7 +88,16 @@ describe("nginx selected by executable path, loaded by wrk and ab", () => {
       agent,
       (x) => total(x, DURATION, labels) >= expectedTotal,
       "nginx requests",
-    );
+    ).catch(async (e: unknown) => {
+      const x = await agent.samples();
+      const seen = total(x, DURATION, labels);
+      const internal = x
+        .filter((i) => i.name.startsWith("beyla_"))
+        .map((i) => `${i.name}${JSON.stringify(i.labels)}=${i.value}`);
+      throw new Error(`saw ${seen} of ${expectedTotal} requests; ${internal.join(" ")}`, {
+        cause: e,
+      });
+    });
     assert.equal(
       total(s, DURATION, {
         ...labels,

@@ -103,6 +103,12 @@ export class Agent {
           recordsDropped: kernel?.ringbufDrops,
           parseFailures: pipeline.counts.parseFailures,
           instrumentedProcesses: this.services.size(),
+          discarded: {
+            unanswered: kernel?.unanswered ?? 0,
+            connection_table_full: kernel?.connectionsFull ?? 0,
+            unknown_process: pipeline.counts.unknownProcess,
+            ignored: pipeline.counts.ignored,
+          },
         });
       } catch (e) {
         this.log.warn("reading kernel statistics failed", { error: e });
@@ -114,6 +120,13 @@ export class Agent {
   /** Stops in order: discovery, timers, capture (drains what is left), exporters (flush). */
   async stop(): Promise<void> {
     this.ready = false;
+    if (this.capture) {
+      try {
+        this.log.debug("kernel statistics at stop", { ...this.capture.stats() });
+      } catch {
+        // already closed
+      }
+    }
     this.watcher?.stop();
     if (this.statsTimer) clearInterval(this.statsTimer);
     this.capture?.close();

@@ -154,6 +154,6 @@ int sock_set_state(struct trace_event_raw_inet_sock_set_state *ctx) {
   if (ctx->newstate != BEYLA_TCP_CLOSE || ctx->protocol != BEYLA_IPPROTO_TCP) {
     return 0;
   }
-  close_conn((__u64)ctx->skaddr);
+  tcp_closed((__u64)ctx->skaddr);
   return 0;
 }

@@ -15,6 +15,7 @@ export const INTERNAL_METRIC = {
   seriesDropped: "beyla_series_dropped_total",
   spansDropped: "beyla_spans_dropped_total",
   instrumentedProcesses: "beyla_instrumented_processes",
+  requestsDiscarded: "beyla_requests_discarded_total",
 } as const;
 
 /** Reads the kernel's running total of dropped records (e.g. ring buffer reserve failures). */
@@ -26,13 +27,15 @@ export interface InternalTotals {
   recordsDropped?: number;
   parseFailures?: number;
   instrumentedProcesses?: number;
+  /** Requests thrown away on purpose, by reason (running totals). */
+  discarded?: Readonly<Record<string, number>>;
 }
 
 /** A counter that follows a running total kept elsewhere (which may restart from 0). */
 class TotalFollower {
   #last = 0;
 
-  constructor(private readonly counter: Counter<string>) {}
+  constructor(private readonly counter: { inc(delta: number): void }) {}
 
   follow(total: number): void {
     if (!Number.isFinite(total) || total < 0) return;
@@ -51,6 +54,8 @@ export class InternalMetrics {
   readonly #seriesDropped: Counter<string>;
   readonly #spansDropped: Counter<"reason">;
   readonly #instrumented: Gauge<string>;
+  readonly #discarded: Counter<"reason">;
+  readonly #discardedTotals = new Map<string, TotalFollower>();
   readonly #receivedTotal: TotalFollower;
   readonly #droppedTotal: TotalFollower;
   readonly #parseFailuresTotal: TotalFollower;
@@ -97,6 +102,12 @@ export class InternalMetrics {
       help: "Processes currently instrumented",
       registers,
     });
+    this.#discarded = new Counter({
+      name: INTERNAL_METRIC.requestsDiscarded,
+      help: "Requests not turned into spans, by reason (unanswered, connection_table_full, unknown_process, ignored)",
+      labelNames: ["reason"],
+      registers,
+    });
     this.#receivedTotal = new TotalFollower(this.#recordsReceived);
     this.#droppedTotal = new TotalFollower(recordsDropped);
     this.#parseFailuresTotal = new TotalFollower(this.#parseFailures);
@@ -119,9 +130,22 @@ export class InternalMetrics {
     if (totals.recordsReceived !== undefined) this.#receivedTotal.follow(totals.recordsReceived);
     if (totals.recordsDropped !== undefined) this.#droppedTotal.follow(totals.recordsDropped);
     if (totals.parseFailures !== undefined) this.#parseFailuresTotal.follow(totals.parseFailures);
+    for (const [reason, value] of Object.entries(totals.discarded ?? {})) {
+      this.#discardedFollower(reason).follow(value);
+    }
     if (totals.instrumentedProcesses !== undefined) {
       this.setInstrumentedProcesses(totals.instrumentedProcesses);
     }
+  }
+
+  #discardedFollower(reason: string): TotalFollower {
+    let follower = this.#discardedTotals.get(reason);
+    if (!follower) {
+      const labelled = this.#discarded.labels({ reason });
+      follower = new TotalFollower({ inc: (n: number) => labelled.inc(n) });
+      this.#discardedTotals.set(reason, follower);
+    }
+    return follower;
   }
 
   parseFailure(count = 1): void {

@@ -78,7 +78,7 @@ static __always_inline void finish_request(struct conn_state *c, __u8 how) {
   c->phase = PHASE_IDLE;
 }
 
-/* The socket is going away: a response under way ends here. */
+/* The process closed the socket: a response under way ends here. */
 static __always_inline void close_conn(__u64 key) {
   struct conn_state *c = bpf_map_lookup_elem(&conns, &key);
   if (!c) {
@@ -88,6 +88,22 @@ static __always_inline void close_conn(__u64 key) {
     finish_request(c, BEYLA_END_BY_CLOSE);
   } else if (c->phase == PHASE_REQUEST) {
     count_stat(BEYLA_STAT_UNANSWERED);
+  }
+  bpf_map_delete_elem(&conns, &key);
+}
+
+/*
+ * TCP reached CLOSE (a reset, or the last FIN). This can happen inside the very write that
+ * carries the response (over loopback the peer's RST is processed synchronously), so a
+ * request still waiting for its answer is left for the process's own write or close().
+ */
+static __always_inline void tcp_closed(__u64 key) {
+  struct conn_state *c = bpf_map_lookup_elem(&conns, &key);
+  if (!c || c->phase == PHASE_REQUEST) {
+    return;
+  }
+  if (c->phase == PHASE_RESPONSE) {
+    finish_request(c, BEYLA_END_BY_CLOSE);
   }
   bpf_map_delete_elem(&conns, &key);
 }

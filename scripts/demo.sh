@@ -14,6 +14,10 @@ pids=()
 cleanup() { kill "${pids[@]}" 2>/dev/null || true; wait 2>/dev/null || true; }
 trap cleanup EXIT INT TERM
 
+if curl -s -o /dev/null "http://127.0.0.1:$DEMO_PORT/" 2>/dev/null; then
+  echo "demo: port $DEMO_PORT is already in use; set DEMO_PORT to a free port" >&2
+  exit 1
+fi
 node e2e/fixtures/node-server.mjs "$DEMO_PORT" >/dev/null &
 pids+=($!)
 BEYLA_OPEN_PORT=$DEMO_PORT BEYLA_TRACE_PRINTER=text BEYLA_PROMETHEUS_PORT=$DEMO_METRICS_PORT \
@@ -32,8 +36,8 @@ i=0
 while [ $SECONDS -lt $end ]; do
   i=$((i + 1))
   curl -s -o /dev/null "http://127.0.0.1:$DEMO_PORT/users/$i" \
-    -o /dev/null "http://127.0.0.1:$DEMO_PORT/chunked" \
-    -o /dev/null -X POST --data-binary "hello $i" "http://127.0.0.1:$DEMO_PORT/echo" || true
+    -o /dev/null "http://127.0.0.1:$DEMO_PORT/chunked" || true
+  curl -s -o /dev/null --data-binary "hello $i" "http://127.0.0.1:$DEMO_PORT/echo" || true
   [ $((i % 5)) -eq 0 ] && curl -s -o /dev/null "http://127.0.0.1:$DEMO_PORT/error" || true
   sleep 0.5
 done

@@ -2,6 +2,7 @@
  * The agent's own metrics, in a registry of their own that the /metrics endpoint appends
  * to the application metrics.
  */
+import { monitorEventLoopDelay } from "node:perf_hooks";
 import { Counter, Gauge, Registry } from "prom-client";
 
 /** Exporters that can report failures. */
@@ -16,6 +17,8 @@ export const INTERNAL_METRIC = {
   spansDropped: "beyla_spans_dropped_total",
   instrumentedProcesses: "beyla_instrumented_processes",
   requestsDiscarded: "beyla_requests_discarded_total",
+  eventLoopDelayMax: "beyla_event_loop_delay_max_seconds",
+  eventLoopDelayP99: "beyla_event_loop_delay_p99_seconds",
 } as const;
 
 /** Reads the kernel's running total of dropped records (e.g. ring buffer reserve failures). */
@@ -108,6 +111,7 @@ export class InternalMetrics {
       labelNames: ["reason"],
       registers,
     });
+    this.#watchEventLoop(registers);
     this.#receivedTotal = new TotalFollower(this.#recordsReceived);
     this.#droppedTotal = new TotalFollower(recordsDropped);
     this.#parseFailuresTotal = new TotalFollower(this.#parseFailures);
@@ -136,6 +140,39 @@ export class InternalMetrics {
     if (totals.instrumentedProcesses !== undefined) {
       this.setInstrumentedProcesses(totals.instrumentedProcesses);
     }
+  }
+
+  /**
+   * The event loop's delay since the previous scrape (max and p99), sampled every 10 ms:
+   * a stalled loop delays capture drains and scrapes alike.
+   */
+  #watchEventLoop(registers: Registry[]): void {
+    const histogram = monitorEventLoopDelay({ resolution: 10 });
+    histogram.enable();
+    let max = 0;
+    let p99 = 0;
+    const sample = (): void => {
+      max = histogram.max / 1e9;
+      p99 = histogram.percentile(99) / 1e9;
+      histogram.reset();
+    };
+    new Gauge({
+      name: INTERNAL_METRIC.eventLoopDelayMax,
+      help: "Longest event loop delay since the previous scrape",
+      registers,
+      collect() {
+        sample();
+        this.set(max);
+      },
+    });
+    new Gauge({
+      name: INTERNAL_METRIC.eventLoopDelayP99,
+      help: "99th percentile of the event loop delay since the previous scrape",
+      registers,
+      collect() {
+        this.set(p99);
+      },
+    });
   }
 
   #discardedFollower(reason: string): TotalFollower {

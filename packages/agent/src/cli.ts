@@ -92,7 +92,8 @@ async function main(): Promise<number> {
     await agent.start();
   } catch (e) {
     const known = e instanceof BpfNotSupportedError || e instanceof BpfLoadError;
-    log.error(known ? e.message : "agent failed to start", { error: e });
+    if (known) log.error(e.message);
+    else log.error("agent failed to start", { error: e });
     if (e instanceof BpfLoadError && e.verifierLog) process.stderr.write(e.verifierLog + "\n");
     await agent.stop().catch(() => {});
     return EXIT_RUNTIME;

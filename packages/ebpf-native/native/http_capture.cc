@@ -2,6 +2,7 @@
 
 #include <bpf/bpf.h>
 #include <bpf/libbpf.h>
+#include <signal.h>
 #include <unistd.h>
 
 #include <cassert>
@@ -24,6 +25,22 @@ constexpr size_t kMaxRecord = sizeof(beyla_http_event);
 constexpr size_t kSlot = (kRecordHeader + kMaxRecord + 7) & ~size_t(7);
 
 std::string ErrnoText(int err) { return std::string(strerror(err < 0 ? -err : err)); }
+
+// The verifier gives up with EAGAIN when a signal arrives while it works, and a busy
+// verification outlasts libbpf's retries under a frequent signal (a profiler's SIGPROF).
+// Signals to this thread wait until the load is over.
+class SignalsBlocked {
+ public:
+  SignalsBlocked() {
+    sigset_t all;
+    sigfillset(&all);
+    pthread_sigmask(SIG_BLOCK, &all, &saved_);
+  }
+  ~SignalsBlocked() { pthread_sigmask(SIG_SETMASK, &saved_, nullptr); }
+
+ private:
+  sigset_t saved_;
+};
 
 uint32_t OptionU32(Napi::Object opts, const char* key, uint32_t fallback) {
   Napi::Value v = opts.Get(key);
@@ -91,7 +108,11 @@ Napi::Value HttpCapture::Load(const Napi::CallbackInfo& info) {
   skel->rodata->wakeup_bytes = wakeup_bytes_;
   bpf_map__set_max_entries(skel->maps.events, ring_bytes_);
   bpf_map__set_max_entries(skel->maps.conns, max_connections_);
-  int err = http_bpf__load(skel);
+  int err;
+  {
+    SignalsBlocked quiet;
+    err = http_bpf__load(skel);
+  }
   if (err != 0) {
     http_bpf__destroy(skel);
     ErrorWithCode(env, "load BPF programs: " + ErrnoText(err), err, log.Tail(16384))

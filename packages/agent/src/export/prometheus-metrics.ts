@@ -14,6 +14,7 @@
  * when the series first appears. A series not updated for ttlMs is removed; beyond
  * maxSeries live series, new ones are dropped and counted.
  */
+import { directObserver, type Observer } from "./direct-observer.js";
 import { hostname } from "node:os";
 import { Gauge, Histogram, Registry } from "prom-client";
 import type { RequestSpan, ServiceIdentity, SpanKind } from "../request-span.js";
@@ -67,10 +68,6 @@ interface ServiceLabels {
   readonly key: string;
   readonly targetInfo: Readonly<Record<string, string>>;
   readonly targetInfoKey: string;
-}
-
-interface Observer {
-  observe(value: number): void;
 }
 
 interface Series {
@@ -267,9 +264,9 @@ export class PrometheusMetrics {
     return {
       labels,
       families,
-      duration: duration.histogram.labels(labels),
-      requestBodySize: requestBodySize.histogram.labels(labels),
-      responseBodySize: responseBodySize.histogram.labels(labels),
+      duration: directObserver(duration.histogram, labels),
+      requestBodySize: directObserver(requestBodySize.histogram, labels),
+      responseBodySize: directObserver(responseBodySize.histogram, labels),
     };
   }
 

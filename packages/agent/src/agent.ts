@@ -1,8 +1,11 @@
 import { HttpCapture, type HttpCaptureOptions } from "@beyla-ts/ebpf-native";
-import { type AgentConfig, RouteMatcher } from "@beyla-ts/shared";
+import { type AgentConfig, RouteMatcher, type ServiceSelector } from "@beyla-ts/shared";
 import { ProcessWatcher, type SelectedProcess } from "./discovery/process-watcher.js";
 import { createExporters } from "./agent-exporters.js";
 import type { ExporterHub } from "./export/exporter-hub.js";
+import type { KubeEnvironment } from "./kube/kube-client.js";
+import type { KubeMetadata } from "./kube/kube-metadata.js";
+import { startKubeMetadata } from "./kube/start-kube.js";
 import { HttpPipeline } from "./pipeline/http-pipeline.js";
 import { ServiceRegistry } from "./pipeline/service-registry.js";
 import type { Logger } from "./logger.js";
@@ -19,6 +22,7 @@ const MAX_PROCESSES = 16384;
 export class Agent {
   private capture: HttpCapture | undefined;
   private watcher: ProcessWatcher | undefined;
+  private kube: KubeMetadata | undefined;
   private exporters: ExporterHub | undefined;
   private statsTimer: NodeJS.Timeout | undefined;
   private ready = false;
@@ -28,6 +32,8 @@ export class Agent {
     private readonly config: AgentConfig,
     private readonly log: Logger,
     private readonly captureOptions: HttpCaptureOptions = {},
+    /** NODE_NAME, KUBECONFIG, ... as cli.ts read them from the environment. */
+    private readonly kubeEnv: KubeEnvironment = {},
   ) {
     this.services = new ServiceRegistry(config);
   }
@@ -48,21 +54,31 @@ export class Agent {
     capture.start((record) => pipeline.handle(record));
     this.startStats(pipeline);
 
-    this.watcher = new ProcessWatcher(
+    this.kube = await startKubeMetadata({
+      config: this.config.kubernetes,
+      env: this.kubeEnv,
+      log: this.log,
+    });
+    this.warnUnusableK8sSelectors();
+    const watcher = new ProcessWatcher(
       {
         selectors: this.config.discovery.services,
         exclude: this.config.discovery.excludeServices,
         pollIntervalMs: this.config.discovery.pollIntervalMs,
         selfPid: process.pid,
         maxProcesses: MAX_PROCESSES,
+        kube: this.kube,
       },
       {
         added: (p) => this.instrument(p),
         removed: (p) => this.forget(p),
+        updated: (p) => this.redecorate(p),
         error: (e) => this.log.warn("process discovery failed", { error: e }),
       },
     );
-    await this.watcher.start();
+    this.watcher = watcher;
+    this.kube?.onPodChange(() => watcher.kubeChanged());
+    await watcher.start();
     this.ready = true;
     this.log.info("agent ready", { instrumented: this.services.size() });
   }
@@ -81,7 +97,35 @@ export class Agent {
       exe: p.exePath,
       ports: p.openPorts.join(","),
       service: service.name,
+      ...(p.kube ? { namespace: p.kube.info.namespace, pod: p.kube.info.podName } : {}),
     });
+  }
+
+  /** The pod of an instrumented process became known: its series start over with k8s labels. */
+  private redecorate(p: SelectedProcess): void {
+    this.exporters?.processRemoved(p.pid);
+    const service = this.services.add(p);
+    this.exporters?.processAdded(service);
+    this.log.info("process decorated with its pod", {
+      pid: p.pid,
+      namespace: p.kube?.info.namespace,
+      pod: p.kube?.info.podName,
+      service: service.name,
+    });
+  }
+
+  /** Selectors with k8s_* criteria match nothing when Kubernetes metadata is off. */
+  private warnUnusableK8sSelectors(): void {
+    if (this.kube) return;
+    const { services, excludeServices } = this.config.discovery;
+    const k8sOnly = [...services, ...excludeServices].filter(hasK8sCriteria);
+    if (k8sOnly.length > 0) {
+      this.log.warn(
+        "discovery selectors with k8s_* criteria match nothing: Kubernetes metadata is off " +
+          "(attributes.kubernetes.enable)",
+        { selectors: k8sOnly.length },
+      );
+    }
   }
 
   private forget(p: SelectedProcess): void {
@@ -128,8 +172,24 @@ export class Agent {
       }
     }
     this.watcher?.stop();
+    await this.kube?.stop();
     if (this.statsTimer) clearInterval(this.statsTimer);
     this.capture?.close();
     await this.exporters?.shutdown();
   }
+}
+
+/** True when the selector has a k8s_* criterion (matchable only with Kubernetes metadata). */
+function hasK8sCriteria(sel: ServiceSelector): boolean {
+  return (
+    sel.k8sNamespace !== undefined ||
+    sel.k8sPodName !== undefined ||
+    sel.k8sDeploymentName !== undefined ||
+    sel.k8sReplicaSetName !== undefined ||
+    sel.k8sStatefulSetName !== undefined ||
+    sel.k8sDaemonSetName !== undefined ||
+    sel.k8sOwnerName !== undefined ||
+    sel.k8sPodLabels !== undefined ||
+    sel.k8sPodAnnotations !== undefined
+  );
 }

@@ -3,6 +3,7 @@ import { readFileSync } from "node:fs";
 import { BpfLoadError, BpfNotSupportedError } from "@beyla-ts/ebpf-native";
 import { ConfigError, loadAgentConfig, type AgentConfig } from "@beyla-ts/shared";
 import { Agent } from "./agent.js";
+import { KubeUnavailableError } from "./kube/start-kube.js";
 import { Logger } from "./logger.js";
 
 const USAGE = `Usage: beyla-agent [--config FILE]
@@ -12,6 +13,9 @@ Instruments the HTTP requests of selected processes with eBPF and exports RED me
 reference agent (--config, or BEYLA_CONFIG_PATH), overridden by environment variables such as
 BEYLA_OPEN_PORT, BEYLA_EXECUTABLE_NAME, BEYLA_PROMETHEUS_PORT, BEYLA_TRACE_PRINTER,
 OTEL_EXPORTER_OTLP_ENDPOINT and OTEL_EXPORTER_OTLP_HEADERS.
+Kubernetes metadata (attributes.kubernetes.enable / BEYLA_KUBE_METADATA_ENABLE) uses
+KUBECONFIG, ~/.kube/config or the in-cluster service account, and NODE_NAME (default: the
+host name) to watch the pods of this node.
 
 Options:
   --config FILE   YAML configuration file
@@ -87,11 +91,25 @@ async function main(): Promise<number> {
   if (!config) return 0;
   const log = new Logger(config.logLevel);
   for (const warning of config.warnings) log.warn(warning);
-  const agent = new Agent(config, log);
+  const agent = new Agent(
+    config,
+    log,
+    {},
+    {
+      nodeName: process.env["NODE_NAME"],
+      kubeconfig: process.env["KUBECONFIG"],
+      home: process.env["HOME"],
+      serviceHost: process.env["KUBERNETES_SERVICE_HOST"],
+      servicePort: process.env["KUBERNETES_SERVICE_PORT"],
+    },
+  );
   try {
     await agent.start();
   } catch (e) {
-    const known = e instanceof BpfNotSupportedError || e instanceof BpfLoadError;
+    const known =
+      e instanceof BpfNotSupportedError ||
+      e instanceof BpfLoadError ||
+      e instanceof KubeUnavailableError;
     if (known) log.error(e.message);
     else log.error("agent failed to start", { error: e });
     if (e instanceof BpfLoadError && e.verifierLog) process.stderr.write(e.verifierLog + "\n");

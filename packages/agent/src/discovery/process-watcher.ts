@@ -1,5 +1,7 @@
 import type { ServiceSelector } from "@beyla-ts/shared";
 import { matchesSelector } from "@beyla-ts/shared";
+import type { CgroupContainer } from "../kube/cgroup.js";
+import type { KubeLookup, KubeProcess } from "../kube/kube-metadata.js";
 import { listeningSocketsOf } from "./proc-net.js";
 import {
   listPids,
@@ -14,6 +16,8 @@ import {
 export interface SelectedProcess extends ProcessInfo {
   /** The discovery entry that selected it (its `name`/`namespace` name the service). */
   selector: ServiceSelector;
+  /** Its pod, when Kubernetes metadata is on and the process runs in a known pod. */
+  kube?: KubeProcess;
 }
 
 export interface ProcessWatcherOptions {
@@ -24,11 +28,21 @@ export interface ProcessWatcherOptions {
   selfPid: number;
   /** At most this many processes are selected at once; more are counted, not selected. */
   maxProcesses: number;
+  /** Kubernetes metadata: k8s_* criteria and decoration. Absent on a plain host. */
+  kube?: KubeLookup;
+  /**
+   * A process in a container whose pod is not known yet is left undecided this long (its pod
+   * usually shows up within seconds), then decided without Kubernetes metadata.
+   */
+  kubePendingMs?: number;
+  now?: () => number;
 }
 
 export interface ProcessWatcherEvents {
   added(process: SelectedProcess): void;
   removed(process: SelectedProcess): void;
+  /** A selected process's pod became known after it was selected. */
+  updated?(process: SelectedProcess): void;
   /** A scan failed as a whole; the watcher keeps going. */
   error(error: Error): void;
 }
@@ -39,6 +53,14 @@ interface KnownProcess {
   netns: string;
   /** listening-socket generation of its netns when its fds were last checked */
   checkedGeneration: number;
+  /** Its listening ports at that time. */
+  openPorts: number[];
+  /** Its container (null: none; undefined: Kubernetes metadata is off). */
+  container: CgroupContainer | null | undefined;
+  /** Pod-cache generation when it was last matched (see kubeChanged()). */
+  kubeGeneration: number;
+  /** When it was first seen in a container with no known pod. */
+  pendingSinceMs?: number;
 }
 
 interface NetnsSockets {
@@ -46,10 +68,14 @@ interface NetnsSockets {
   generation: number;
 }
 
+const DEFAULT_KUBE_PENDING_MS = 10_000;
+
 /**
- * Finds the processes to instrument by polling /proc: by executable path and by listening
- * TCP port (from /proc/<pid>/net/tcp{,6} and the socket inodes among /proc/<pid>/fd). A
- * process's fds are read again only when its network namespace gained listening sockets.
+ * Finds the processes to instrument by polling /proc: by executable path, by listening
+ * TCP port (from /proc/<pid>/net/tcp{,6} and the socket inodes among /proc/<pid>/fd) and, with
+ * Kubernetes metadata, by the pod of the process's container. A process's fds are read again
+ * only when its network namespace gained listening sockets; a process in a container is
+ * matched again when the pods of the node change (kubeChanged()).
  */
 export class ProcessWatcher {
   private readonly known = new Map<number, KnownProcess>();
@@ -59,6 +85,8 @@ export class ProcessWatcher {
   private scanning: Promise<void> | undefined;
   private netnsSockets = new Map<string, NetnsSockets>();
   private generation = 0;
+  private kubeGeneration = 0;
+  private rescan = false;
   /** Processes that matched but were not selected because maxProcesses was reached. */
   overLimit = 0;
 
@@ -92,8 +120,23 @@ export class ProcessWatcher {
       .catch((e: unknown) => this.events.error(new Error("scan /proc", { cause: e })))
       .finally(() => {
         this.scanning = undefined;
+        if (this.rescan && this.timer) {
+          this.rescan = false;
+          void this.scan();
+        }
       });
     return this.scanning;
+  }
+
+  /**
+   * The pods of the node changed: processes in containers are matched again, at once (after
+   * the pass in progress, if any) rather than at the next poll.
+   */
+  kubeChanged(): void {
+    this.kubeGeneration++;
+    if (!this.timer) return;
+    if (this.scanning) this.rescan = true;
+    else void this.scan();
   }
 
   private async scanOnce(): Promise<void> {
@@ -102,9 +145,27 @@ export class ProcessWatcher {
     this.forgetExited(alive);
     if (this.needPorts) await this.refreshListeningSockets(pids);
     for (const pid of pids) {
-      if (pid === this.options.selfPid || this.selected.has(pid)) continue;
-      await this.consider(pid);
+      if (pid === this.options.selfPid) continue;
+      const selected = this.selected.get(pid);
+      if (selected) this.redecorate(selected);
+      else await this.consider(pid);
     }
+  }
+
+  /**
+   * A process selected before its pod (or its container in the pod) was known gets the pod's
+   * metadata when it shows up.
+   */
+  private redecorate(proc: SelectedProcess): void {
+    const known = this.known.get(proc.pid);
+    const kube = this.options.kube;
+    if (!kube || !known?.container || proc.kube?.containerName !== undefined) return;
+    if (known.kubeGeneration === this.kubeGeneration) return;
+    known.kubeGeneration = this.kubeGeneration;
+    const found = kube.lookupContainer(known.container);
+    if (!found || (proc.kube && found.containerName === undefined)) return;
+    proc.kube = found;
+    this.events.updated?.(proc);
   }
 
   private forgetExited(alive: Set<number>): void {
@@ -146,7 +207,16 @@ export class ProcessWatcher {
     const exePath = await readExePath(pid);
     let known = this.known.get(pid);
     if (!known || known.startTicks !== startTicks || known.exePath !== exePath) {
-      known = { startTicks, exePath, netns: await readNetns(pid), checkedGeneration: -1 };
+      const kube = this.options.kube;
+      known = {
+        startTicks,
+        exePath,
+        netns: await readNetns(pid),
+        checkedGeneration: -1,
+        openPorts: [],
+        container: kube ? ((await kube.containerOf(pid)) ?? null) : undefined,
+        kubeGeneration: -1,
+      };
       this.known.set(pid, known);
     }
     return known;
@@ -157,10 +227,17 @@ export class ProcessWatcher {
     if (!known || known.exePath === "") return;
     const sockets = this.netnsSockets.get(known.netns);
     const portsChanged = sockets !== undefined && sockets.generation !== known.checkedGeneration;
-    if (known.checkedGeneration !== -1 && !portsChanged) return;
-    known.checkedGeneration = sockets?.generation ?? 0;
-    const openPorts = this.needPorts ? await this.openPortsOf(pid, sockets) : [];
-    const candidate = { exePath: known.exePath, openPorts };
+    const first = known.checkedGeneration === -1;
+    const kubeChanged = !!known.container && known.kubeGeneration !== this.kubeGeneration;
+    if (!first && !portsChanged && !kubeChanged) return;
+    if (first || portsChanged) {
+      known.checkedGeneration = sockets?.generation ?? 0;
+      known.openPorts = this.needPorts ? await this.openPortsOf(pid, sockets) : [];
+    }
+    known.kubeGeneration = this.kubeGeneration;
+    const kube = this.kubeOf(known);
+    if (kube === "pending") return;
+    const candidate = { exePath: known.exePath, openPorts: known.openPorts, k8s: kube?.info };
     const selector = this.options.selectors.find((s) => matchesSelector(s, candidate));
     if (!selector || this.options.exclude.some((s) => matchesSelector(s, candidate))) return;
     if (this.selected.size >= this.options.maxProcesses) {
@@ -172,12 +249,37 @@ export class ProcessWatcher {
       exePath: known.exePath,
       startTicks: known.startTicks,
       netns: known.netns,
-      openPorts,
+      openPorts: known.openPorts,
       env: await readEnv(pid),
       selector,
     };
+    if (kube) proc.kube = kube;
     this.selected.set(pid, proc);
     this.events.added(proc);
+  }
+
+  /**
+   * The pod of a process in a container; "pending" while the pod, or its container in the
+   * pod's status, is unknown and the process was first seen less than kubePendingMs ago (the
+   * kubelet reports a container's ID a moment after starting it): it is matched again at the
+   * next poll or pod change. Every pod change matches it again later, too.
+   */
+  private kubeOf(known: KnownProcess): KubeProcess | undefined | "pending" {
+    const kube = this.options.kube;
+    if (!kube || !known.container) return undefined;
+    const found = kube.lookupContainer(known.container);
+    if (found?.containerName !== undefined) {
+      known.pendingSinceMs = undefined;
+      return found;
+    }
+    const now = (this.options.now ?? Date.now)();
+    known.pendingSinceMs ??= now;
+    const waitMs = this.options.kubePendingMs ?? DEFAULT_KUBE_PENDING_MS;
+    if (now - known.pendingSinceMs < waitMs) {
+      known.kubeGeneration = -1; // look again at the next poll
+      return "pending";
+    }
+    return found; // the pod without its container, or nothing
   }
 
   private async openPortsOf(pid: number, sockets: NetnsSockets | undefined): Promise<number[]> {

@@ -24,10 +24,19 @@ export function parseResourceAttributes(text: string | undefined): Record<string
   return out;
 }
 
+/** Pod annotations that name the service (OpenTelemetry's resource annotations). */
+export const SERVICE_NAME_ANNOTATION = "resource.opentelemetry.io/service.name";
+export const SERVICE_NAMESPACE_ANNOTATION = "resource.opentelemetry.io/service.namespace";
+export const APP_NAME_LABEL = "app.kubernetes.io/name";
+
 /**
  * The service identity of each selected process. Name: the discovery entry's `name`, then
  * the agent's configured service name, then OTEL_SERVICE_NAME (or service.name in
- * OTEL_RESOURCE_ATTRIBUTES) of the process, then the executable's name.
+ * OTEL_RESOURCE_ATTRIBUTES) of the process, then, in Kubernetes, the pod annotation
+ * `resource.opentelemetry.io/service.name`, the pod label `app.kubernetes.io/name` and the
+ * pod's top-level owner (Deployment, StatefulSet, ...), then the executable's name.
+ * Namespace: likewise, ending with the pod's Kubernetes namespace. In Kubernetes the
+ * identity also carries the pod's k8s.* attributes.
  */
 export class ServiceRegistry {
   private readonly byPid = new Map<number, ServiceIdentity>();
@@ -35,19 +44,26 @@ export class ServiceRegistry {
 
   constructor(private readonly naming: ServiceNaming) {}
 
+  /** The identity of `proc`, replacing any earlier one of the same pid. */
   add(proc: SelectedProcess): ServiceIdentity {
     const resource = parseResourceAttributes(proc.env["OTEL_RESOURCE_ATTRIBUTES"]);
+    const k8s = proc.kube?.info;
     const name =
       proc.selector.name ??
       this.naming.serviceName ??
       proc.env["OTEL_SERVICE_NAME"] ??
       resource["service.name"] ??
+      nonEmpty(k8s?.podAnnotations[SERVICE_NAME_ANNOTATION]) ??
+      nonEmpty(k8s?.podLabels[APP_NAME_LABEL]) ??
+      k8s?.ownerName ??
       basename(proc.exePath);
     const namespace =
       proc.selector.namespace ??
       this.naming.serviceNamespace ??
       proc.env["OTEL_SERVICE_NAMESPACE"] ??
       resource["service.namespace"] ??
+      nonEmpty(k8s?.podAnnotations[SERVICE_NAMESPACE_ANNOTATION]) ??
+      k8s?.namespace ??
       "";
     const identity: ServiceIdentity = {
       name,
@@ -60,6 +76,7 @@ export class ServiceRegistry {
         "process.pid": String(proc.pid),
         "process.executable.path": proc.exePath,
         "process.executable.name": basename(proc.exePath),
+        ...proc.kube?.attributes,
       },
     };
     this.byPid.set(proc.pid, identity);
@@ -77,4 +94,8 @@ export class ServiceRegistry {
   size(): number {
     return this.byPid.size;
   }
+}
+
+function nonEmpty(value: string | undefined): string | undefined {
+  return value === undefined || value.trim() === "" ? undefined : value;
 }

@@ -8,7 +8,7 @@ cd "$(dirname "$0")/.."
 # the pinned static libbpf links against), and the real servers and clients of the tests.
 DEBIAN_PACKAGES=(
   clang llvm bpftool make g++ pkg-config libelf-dev zlib1g-dev
-  nginx-light wrk apache2-utils curl python3 prometheus iproute2
+  nginx-light wrk apache2-utils curl python3 prometheus iproute2 openssl
 )
 missing=()
 for p in "${DEBIAN_PACKAGES[@]}"; do
@@ -31,3 +31,7 @@ if [ ! -d node_modules ] || [ package-lock.json -nt node_modules/.package-lock.j
   npm install --no-audit --no-fund
 fi
 npm run build
+
+# A real Kubernetes control plane for the end-to-end tests (kube-apiserver, etcd, kubectl,
+# helm built from Go modules): cached by version outside the checkout, ~12 minutes cold.
+bash e2e/k8s/build.sh >/dev/null

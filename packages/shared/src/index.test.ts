@@ -6,20 +6,33 @@ describe("public API", () => {
   it("exports exactly the documented runtime names", () => {
     assert.deepEqual(Object.keys(shared).sort(), [
       "ATTRIBUTES",
+      "BearerAuth",
       "ConfigError",
       "DURATION_BUCKETS_SECONDS",
+      "INSTRUMENTATIONS",
       "METRICS",
+      "METRICS_FEATURES",
       "PortRanges",
       "Regex",
       "RouteMatcher",
       "SIZE_BUCKETS_BYTES",
+      "canonicalJson",
       "expandEnv",
       "findSelector",
       "heuristicRoute",
+      "instrumentationLabel",
       "loadAgentConfig",
+      "makeSelectorSet",
       "matchesSelector",
       "parseDuration",
+      "parseInstrumentationSpec",
       "prometheusLabelName",
+      "readApplyAnswer",
+      "readSelectorSet",
+      "requestJson",
+      "selectorSetHash",
+      "serviceAccountUsername",
+      "sortResources",
     ]);
   });
 

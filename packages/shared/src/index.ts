@@ -1,4 +1,41 @@
 export { ConfigError, type ConfigErrorOptions, type ConfigSource } from "./config/config-error.js";
+export {
+  BearerAuth,
+  serviceAccountUsername,
+  type AuthVerdict,
+  type BearerAuthOptions,
+  type TokenReviewFn,
+  type TokenReviewResult,
+} from "./crd/bearer-auth.js";
+export { requestJson, type JsonRequest, type JsonResponse } from "./crd/json-client.js";
+export {
+  INSTRUMENTATIONS,
+  METRICS_FEATURES,
+  instrumentationLabel,
+  parseInstrumentationSpec,
+} from "./crd/parse-spec.js";
+export {
+  canonicalJson,
+  makeSelectorSet,
+  readApplyAnswer,
+  readSelectorSet,
+  selectorSetHash,
+  sortResources,
+  type ApplyAnswer,
+  type SelectedCount,
+  type SelectorSet,
+  type SelectorSetResource,
+} from "./crd/selector-set.js";
+export type {
+  ExportSpec,
+  Instrumentation,
+  InstrumentationRef,
+  InstrumentationSpec,
+  MetricsFeature,
+  MetricsSpec,
+  OtlpExportSpec,
+  SecretKeyRef,
+} from "./crd/types.js";
 export { parseDuration } from "./config/duration.js";
 export { expandEnv, type Env } from "./config/expand-env.js";
 export { loadAgentConfig, type LoadAgentConfigOptions } from "./config/load.js";

@@ -1,0 +1,232 @@
+import assert from "node:assert/strict";
+import { execFileSync } from "node:child_process";
+import { mkdtempSync, readFileSync, rmSync, writeFileSync } from "node:fs";
+import { createServer, type Server } from "node:http";
+import { tmpdir } from "node:os";
+import { join } from "node:path";
+import { after, before, describe, it } from "node:test";
+import {
+  makeSelectorSet,
+  requestJson,
+  serviceAccountUsername,
+  type SelectorSet,
+  type SelectorSetResource,
+} from "@beyla-ts/shared";
+import { ControlServer } from "./control-server.js";
+import { pullOnce } from "./pull.js";
+
+const OPERATOR = serviceAccountUsername("beyla-system", "beyla-operator");
+const web: SelectorSetResource = {
+  namespace: "shop",
+  name: "web",
+  uid: "u1",
+  generation: 1,
+  clusterWide: false,
+  spec: { discovery: { services: [{ openPorts: "8080" }] } },
+};
+
+async function review(token: string) {
+  if (token === "op") return { authenticated: true, username: OPERATOR };
+  if (token === "other") return { authenticated: true, username: "system:serviceaccount:x:y" };
+  return { authenticated: false };
+}
+
+function server(applied: SelectorSet[] = [], tls?: { certFile: string; keyFile: string }) {
+  return new ControlServer({
+    port: 0,
+    host: "127.0.0.1",
+    node: "node-a",
+    review,
+    allowedUsername: OPERATOR,
+    tls,
+    apply: (set, parsed) => {
+      if (set.resources.some((r) => r.name === "boom")) throw new Error("cannot attach");
+      applied.push(set);
+      return {
+        selected: parsed.map((p) => ({
+          namespace: p.resource.namespace,
+          name: p.resource.name,
+          processes: 1,
+        })),
+      };
+    },
+  });
+}
+
+describe("ControlServer", () => {
+  const applied: SelectorSet[] = [];
+  const srv = server(applied);
+  let base = "";
+  before(async () => {
+    base = `http://127.0.0.1:${await srv.listen()}`;
+  });
+  after(() => srv.close());
+
+  const call = (method: "GET" | "PUT", body?: unknown, token = "op") =>
+    requestJson({ method, url: `${base}/v1/selectors`, body, token, timeoutMs: 2000 });
+
+  it("applies a pushed set and answers what it selected", async () => {
+    const set = makeSelectorSet(2, [web]);
+    const res = await call("PUT", set);
+    assert.equal(res.status, 200);
+    assert.deepEqual(res.body, {
+      appliedVersion: 2,
+      hash: set.hash,
+      node: "node-a",
+      selected: [{ namespace: "shop", name: "web", processes: 1 }],
+    });
+    assert.deepEqual(applied.at(-1), set);
+    assert.deepEqual((await call("GET")).body, res.body);
+  });
+
+  it("answers 409 with the version in force to an older set", async () => {
+    const res = await call("PUT", makeSelectorSet(1, []));
+    assert.equal(res.status, 409);
+    assert.equal((res.body as { appliedVersion: number }).appliedVersion, 2);
+  });
+
+  it("answers 400 to a set whose hash does not match", async () => {
+    const res = await call("PUT", { ...makeSelectorSet(3, [web]), resources: [] });
+    assert.equal(res.status, 400);
+    assert.match(res.text, /does not match the resources/);
+  });
+
+  it("answers 500 and keeps the set in force when applying fails", async () => {
+    const res = await call("PUT", makeSelectorSet(4, [{ ...web, name: "boom" }]));
+    assert.equal(res.status, 500);
+    assert.match(res.text, /cannot attach/);
+    assert.equal(srv.current?.version, 2);
+  });
+
+  it("refuses callers without the operator's token", async () => {
+    assert.equal((await call("GET", undefined, "nobody")).status, 401);
+    assert.equal((await call("PUT", makeSelectorSet(9, []), "other")).status, 403);
+    const none = await requestJson({ method: "GET", url: `${base}/v1/selectors`, timeoutMs: 2000 });
+    assert.equal(none.status, 401);
+    assert.equal(srv.current?.version, 2);
+  });
+
+  it("serves /healthz without a token", async () => {
+    const res = await requestJson({ method: "GET", url: `${base}/healthz`, timeoutMs: 2000 });
+    assert.equal(res.status, 200);
+  });
+});
+
+describe("pullOnce", () => {
+  let operator: Server;
+  let url = "";
+  let answers: { status: number; body: unknown }[] = [];
+  const seenTokens: string[] = [];
+  const dir = mkdtempSync(join(tmpdir(), "beyla-pull-"));
+  const tokenFile = join(dir, "token");
+  before(async () => {
+    writeFileSync(tokenFile, "agent-token\n");
+    operator = createServer((req, res) => {
+      seenTokens.push(req.headers.authorization ?? "");
+      const next = answers.shift() ?? { status: 500, body: { error: "no more answers" } };
+      res.writeHead(next.status, { "content-type": "application/json" });
+      res.end(JSON.stringify(next.body));
+    });
+    await new Promise<void>((r) => operator.listen(0, "127.0.0.1", r));
+    const addr = operator.address();
+    url = `http://127.0.0.1:${typeof addr === "object" && addr !== null ? addr.port : 0}/v1/selectors`;
+  });
+  after(() => {
+    operator.close();
+    rmSync(dir, { recursive: true, force: true });
+  });
+
+  it("fetches the set with the agent's token, retrying a replica that is not the leader", async () => {
+    const set = makeSelectorSet(7, [web]);
+    answers = [
+      { status: 503, body: { error: "not the leader" } },
+      { status: 200, body: set },
+    ];
+    assert.deepEqual(await pullOnce({ url, tokenFile, retryDelayMs: 1 }), set);
+    assert.deepEqual(seenTokens.slice(-2), ["Bearer agent-token", "Bearer agent-token"]);
+  });
+
+  it("gives up on a malformed set at once", async () => {
+    answers = [
+      { status: 200, body: { version: 1 } },
+      { status: 200, body: makeSelectorSet(1, []) },
+    ];
+    await assert.rejects(pullOnce({ url, tokenFile, retryDelayMs: 1 }), (err: unknown) => {
+      assert.match(String((err as Error).cause), /hash must be/);
+      return true;
+    });
+    answers = [];
+  });
+
+  it("hands a pulled set to the control server, which keeps the newer one", async () => {
+    const srv = server();
+    await srv.offer(makeSelectorSet(7, [web]));
+    await assert.rejects(srv.offer(makeSelectorSet(6, [])), /older than version 7/);
+    assert.equal(srv.current?.version, 7);
+    await srv.close();
+  });
+});
+
+describe("ControlServer over HTTPS", () => {
+  const dir = mkdtempSync(join(tmpdir(), "beyla-tls-"));
+  const certFile = join(dir, "tls.crt");
+  const keyFile = join(dir, "tls.key");
+  let srv: ControlServer;
+  let base = "";
+  before(async () => {
+    execFileSync(
+      "openssl",
+      [
+        "req",
+        "-x509",
+        "-nodes",
+        "-newkey",
+        "ec",
+        "-pkeyopt",
+        "ec_paramgen_curve:prime256v1",
+        "-keyout",
+        keyFile,
+        "-out",
+        certFile,
+        "-days",
+        "1",
+        "-subj",
+        "/CN=agent",
+        "-addext",
+        "subjectAltName=IP:127.0.0.1",
+      ],
+      { stdio: "ignore" },
+    );
+    srv = server([], { certFile, keyFile });
+    base = `https://127.0.0.1:${await srv.listen()}`;
+  });
+  after(async () => {
+    await srv.close();
+    rmSync(dir, { recursive: true, force: true });
+  });
+
+  it("serves with its certificate, verified against the CA bundle", async () => {
+    const res = await requestJson({
+      method: "PUT",
+      url: `${base}/v1/selectors`,
+      body: makeSelectorSet(1, [web]),
+      token: "op",
+      ca: readFileSync(certFile),
+      timeoutMs: 2000,
+    });
+    assert.equal(res.status, 200);
+  });
+
+  it("fails against an unknown CA unless told to skip verification", async () => {
+    const get = (insecureSkipVerify: boolean) =>
+      requestJson({
+        method: "GET",
+        url: `${base}/v1/selectors`,
+        token: "op",
+        insecureSkipVerify,
+        timeoutMs: 2000,
+      });
+    await assert.rejects(get(false), /self-signed certificate/);
+    assert.equal((await get(true)).status, 200);
+  });
+});

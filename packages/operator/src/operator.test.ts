@@ -1,0 +1,205 @@
+import assert from "node:assert/strict";
+import { mkdtempSync, rmSync, writeFileSync } from "node:fs";
+import { tmpdir } from "node:os";
+import { join } from "node:path";
+import { afterEach, beforeEach, describe, it } from "node:test";
+import { selectorSetHash } from "@beyla-ts/shared";
+import type { Lease } from "./kube/leader-election.js";
+import { silentLog } from "./logger.js";
+import { Operator, type OperatorConfig } from "./operator.js";
+import { HASH_ANNOTATION, VERSION_ANNOTATION } from "./selector-sets.js";
+import type { InstrumentationStatus } from "./status.js";
+import { FakeAgent } from "./testing/fake-agent.js";
+import { FakeKube } from "./testing/fake-kube.js";
+
+const BI = (ns: string) => `/apis/beyla.io/v1alpha1/namespaces/${ns}/beylainstrumentations`;
+const PODS = "/api/v1/namespaces/beyla/pods";
+const LEASES = "/apis/coordination.k8s.io/v1/namespaces/beyla/leases";
+
+const WEB_SPEC = { discovery: { services: [{ openPorts: "8080" }] } };
+
+function bi(ns: string, name: string, spec: unknown, generation = 1) {
+  return { metadata: { namespace: ns, name, uid: `uid-${name}`, generation }, spec };
+}
+
+async function until<T>(what: string, probe: () => T | undefined | false): Promise<T> {
+  const deadline = Date.now() + 3000;
+  for (;;) {
+    const v = probe();
+    if (v !== undefined && v !== false) return v;
+    if (Date.now() > deadline) throw new Error(`timed out waiting for ${what}`);
+    await new Promise((r) => setTimeout(r, 5));
+  }
+}
+
+describe("Operator", () => {
+  let dir: string;
+  let kube: FakeKube;
+  let agent: FakeAgent;
+  let operator: Operator | undefined;
+  let config: OperatorConfig;
+
+  beforeEach(async () => {
+    dir = mkdtempSync(join(tmpdir(), "beyla-operator-"));
+    writeFileSync(join(dir, "token"), "op-token");
+    kube = new FakeKube();
+    agent = new FakeAgent();
+    const port = await agent.listen();
+    kube.put(PODS, {
+      metadata: { name: "agent-1", namespace: "beyla", labels: { app: "agent" } },
+      spec: {
+        nodeName: "n1",
+        containers: [{ name: "a", ports: [{ name: "control", containerPort: port }] }],
+      },
+      status: {
+        phase: "Running",
+        podIP: "127.0.0.1",
+        conditions: [{ type: "Ready", status: "True" }],
+      },
+    });
+    config = {
+      namespace: "beyla",
+      agentNamespace: "beyla",
+      agentSelector: "app=agent",
+      agentPort: 1,
+      agentServiceAccount: "beyla-agent",
+      tokenFile: join(dir, "token"),
+      agentInsecureSkipVerify: false,
+      agentScheme: "http",
+      leaseName: "op",
+      identity: "op-1",
+      leaseDurationMs: 3000,
+      renewDeadlineMs: 2000,
+      retryPeriodMs: 50,
+      resyncMs: 60_000,
+      watchdogMs: 60_000,
+    };
+  });
+
+  afterEach(async () => {
+    await operator?.stop();
+    operator = undefined;
+    agent.close();
+    rmSync(dir, { recursive: true, force: true });
+  });
+
+  const status = (ns: string, name: string) =>
+    (kube.get(BI(ns), name) as { status?: InstrumentationStatus } | undefined)?.status;
+  const condition = (ns: string, name: string, type: string) =>
+    status(ns, name)?.conditions.find((c) => c.type === type);
+
+  it("pushes the valid resources, and writes status from the agent's answer", async () => {
+    kube.put(BI("shop"), bi("shop", "web", WEB_SPEC));
+    kube.put(BI("shop"), bi("shop", "bad", { discovery: { services: [{ exePath: "(" }] } }));
+    kube.put(BI("beyla"), bi("beyla", "all", { discovery: { services: [{ exePath: "x" }] } }));
+    agent.processes = { web: 2, all: 5 };
+    operator = new Operator(config, {
+      client: kube,
+      review: async () => ({ authenticated: false }),
+      log: silentLog,
+    });
+    await operator.start();
+
+    const pushed = await until("a push", () => agent.received[0]);
+    assert.equal(pushed.token, "Bearer op-token");
+    assert.deepEqual(
+      pushed.set.resources.map((r) => [r.namespace, r.name, r.clusterWide, r.spec]),
+      [
+        ["beyla", "all", true, { discovery: { services: [{ exePath: "x" }] } }],
+        ["shop", "web", false, WEB_SPEC],
+      ],
+    );
+    assert.equal(pushed.set.version, 1);
+
+    await until("status of web", () => condition("shop", "web", "Ready")?.status === "True");
+    assert.equal(status("shop", "web")?.nodes, "1/1");
+    assert.equal(status("shop", "web")?.processesSelected, 2);
+    assert.equal(status("beyla", "all")?.processesSelected, 5);
+    await until("status of bad", () => condition("shop", "bad", "Valid")?.status === "False");
+    assert.match(
+      condition("shop", "bad", "Valid")?.message ?? "",
+      /spec\.discovery\.services\[0\]\.exePath/,
+    );
+
+    // Status is not written again when nothing changed.
+    const patches = () => kube.calls.filter((c) => c.method === "PATCH").length;
+    const before = patches();
+    kube.put(BI("shop"), { ...bi("shop", "web", WEB_SPEC), status: status("shop", "web") });
+    await new Promise((r) => setTimeout(r, 50));
+    assert.equal(patches(), before);
+  });
+
+  it("pushes a new version on an edit and on a deletion", async () => {
+    kube.put(BI("shop"), bi("shop", "web", WEB_SPEC));
+    operator = new Operator(config, {
+      client: kube,
+      review: async () => ({ authenticated: false }),
+      log: silentLog,
+    });
+    await operator.start();
+    await until("version 1", () => agent.version === 1);
+    kube.put(
+      BI("shop"),
+      bi("shop", "web", { discovery: { services: [{ openPorts: "9090" }] } }, 2),
+    );
+    await until("version 2", () => agent.version === 2);
+    assert.equal(agent.received.at(-1)?.set.resources[0]?.generation, 2);
+    kube.remove(BI("shop"), "web");
+    await until("version 3", () => agent.version === 3);
+    assert.deepEqual(agent.received.at(-1)?.set.resources, []);
+    await until(
+      "the version kept on the Lease",
+      () =>
+        (kube.get(LEASES, "op") as Lease | undefined)?.metadata.annotations?.[
+          VERSION_ANNOTATION
+        ] === "3",
+    );
+  });
+
+  it("after a restart, pushes the set the agents hold with the same version", async () => {
+    const resource = {
+      namespace: "shop",
+      name: "web",
+      uid: "uid-web",
+      generation: 1,
+      clusterWide: false,
+      spec: WEB_SPEC,
+    };
+    const hash = selectorSetHash([resource]);
+    kube.put(LEASES, {
+      metadata: {
+        name: "op",
+        namespace: "beyla",
+        annotations: { [VERSION_ANNOTATION]: "17", [HASH_ANNOTATION]: hash },
+      },
+      spec: { holderIdentity: null },
+    });
+    agent.version = 17;
+    agent.hash = hash;
+    kube.put(BI("shop"), bi("shop", "web", WEB_SPEC));
+    operator = new Operator(config, {
+      client: kube,
+      review: async () => ({ authenticated: false }),
+      log: silentLog,
+    });
+    await operator.start();
+    const pushed = await until("a push", () => agent.received[0]);
+    assert.equal(pushed.set.version, 17);
+    assert.equal(pushed.set.hash, hash);
+    assert.equal(agent.received.length, 1);
+  });
+
+  it("re-versions above an agent that holds a newer set", async () => {
+    agent.version = 40;
+    agent.hash = "sha256:unknown";
+    kube.put(BI("shop"), bi("shop", "web", WEB_SPEC));
+    operator = new Operator(config, {
+      client: kube,
+      review: async () => ({ authenticated: false }),
+      log: silentLog,
+    });
+    await operator.start();
+    await until("version 41", () => agent.version === 41);
+    assert.equal(operator.currentSet?.version, 41);
+  });
+});

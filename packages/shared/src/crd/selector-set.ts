@@ -1,0 +1,177 @@
+/**
+ * The operator -> agent selector set (docs/control-protocol.md): its wire types, its content
+ * hash, and strict readers for what arrives over the network.
+ */
+import { createHash } from "node:crypto";
+
+/** One BeylaInstrumentation as carried in a selector set. */
+export interface SelectorSetResource {
+  namespace: string;
+  name: string;
+  uid: string;
+  generation: number;
+  /** True only for resources in the operator's namespace. */
+  clusterWide: boolean;
+  /** The spec as stored (camelCase); agents parse it with parseInstrumentationSpec. */
+  spec: unknown;
+}
+
+export interface SelectorSet {
+  /** Monotonically increasing. */
+  version: number;
+  /** `sha256:<hex>` of the canonical JSON of `resources` (selectorSetHash). */
+  hash: string;
+  /** Sorted by namespace, then name. */
+  resources: SelectorSetResource[];
+}
+
+/** What one resource selects on one node. */
+export interface SelectedCount {
+  namespace: string;
+  name: string;
+  processes: number;
+}
+
+/** An agent's answer to PUT and GET /v1/selectors. */
+export interface ApplyAnswer {
+  appliedVersion: number;
+  hash: string;
+  node: string;
+  selected: SelectedCount[];
+}
+
+/** JSON with object keys sorted at every level, so equal content gives equal text. */
+export function canonicalJson(value: unknown): string {
+  return JSON.stringify(sortKeys(value));
+}
+
+function sortKeys(value: unknown): unknown {
+  if (Array.isArray(value)) return value.map(sortKeys);
+  if (value !== null && typeof value === "object") {
+    const out: Record<string, unknown> = {};
+    for (const key of Object.keys(value).sort()) {
+      const v = (value as Record<string, unknown>)[key];
+      if (v !== undefined) out[key] = sortKeys(v);
+    }
+    return out;
+  }
+  return value;
+}
+
+/** Resources in the set's order: by namespace, then name. */
+export function sortResources(resources: readonly SelectorSetResource[]): SelectorSetResource[] {
+  return [...resources].sort((a, b) =>
+    a.namespace === b.namespace ? compare(a.name, b.name) : compare(a.namespace, b.namespace),
+  );
+}
+
+function compare(a: string, b: string): number {
+  return a < b ? -1 : a > b ? 1 : 0;
+}
+
+/** `sha256:<hex>` of the canonical JSON of the resources, in set order. */
+export function selectorSetHash(resources: readonly SelectorSetResource[]): string {
+  const digest = createHash("sha256").update(canonicalJson(sortResources(resources)));
+  return `sha256:${digest.digest("hex")}`;
+}
+
+/** Builds a set: sorts the resources and computes the hash. */
+export function makeSelectorSet(
+  version: number,
+  resources: readonly SelectorSetResource[],
+): SelectorSet {
+  const sorted = sortResources(resources);
+  return { version, hash: selectorSetHash(sorted), resources: sorted };
+}
+
+/**
+ * Reads a selector set received over the network; throws an Error saying what is wrong
+ * (wrong shape, or a hash that does not match the resources).
+ */
+export function readSelectorSet(body: unknown): SelectorSet {
+  const obj = record(body, "selector set");
+  const version = obj["version"];
+  if (typeof version !== "number" || !Number.isSafeInteger(version) || version < 1) {
+    throw new Error("selector set: version must be a positive integer");
+  }
+  const hash = obj["hash"];
+  if (typeof hash !== "string" || !/^sha256:[0-9a-f]{64}$/.test(hash)) {
+    throw new Error('selector set: hash must be "sha256:" and 64 hex digits');
+  }
+  const list = obj["resources"];
+  if (!Array.isArray(list)) throw new Error("selector set: resources must be a list");
+  const resources = list.map((item: unknown, i) => readResource(item, i));
+  const seen = new Set<string>();
+  for (const r of resources) {
+    const key = `${r.namespace}/${r.name}`;
+    if (seen.has(key)) throw new Error(`selector set: resource ${key} appears twice`);
+    seen.add(key);
+  }
+  const actual = selectorSetHash(resources);
+  if (actual !== hash) {
+    throw new Error(`selector set: hash ${hash} does not match the resources (${actual})`);
+  }
+  return { version, hash, resources: sortResources(resources) };
+}
+
+function readResource(item: unknown, i: number): SelectorSetResource {
+  const where = `selector set: resources[${i}]`;
+  const obj = record(item, where);
+  const text = (key: string): string => {
+    const v = obj[key];
+    if (typeof v !== "string" || v === "") throw new Error(`${where}.${key} must be a string`);
+    return v;
+  };
+  const generation = obj["generation"];
+  if (typeof generation !== "number" || !Number.isSafeInteger(generation)) {
+    throw new Error(`${where}.generation must be an integer`);
+  }
+  if (typeof obj["clusterWide"] !== "boolean") {
+    throw new Error(`${where}.clusterWide must be true or false`);
+  }
+  return {
+    namespace: text("namespace"),
+    name: text("name"),
+    uid: text("uid"),
+    generation,
+    clusterWide: obj["clusterWide"],
+    spec: obj["spec"] ?? {},
+  };
+}
+
+/** Reads an agent's answer; throws an Error saying what is wrong. */
+export function readApplyAnswer(body: unknown): ApplyAnswer {
+  const obj = record(body, "answer");
+  const version = obj["appliedVersion"];
+  if (typeof version !== "number" || !Number.isSafeInteger(version) || version < 0) {
+    throw new Error("answer: appliedVersion must be an integer");
+  }
+  const hash = obj["hash"];
+  const node = obj["node"];
+  if (typeof hash !== "string") throw new Error("answer: hash must be a string");
+  if (typeof node !== "string") throw new Error("answer: node must be a string");
+  const list = obj["selected"];
+  if (!Array.isArray(list)) throw new Error("answer: selected must be a list");
+  const selected = list.map((item: unknown, i): SelectedCount => {
+    const s = record(item, `answer: selected[${i}]`);
+    const processes = s["processes"];
+    if (
+      typeof s["namespace"] !== "string" ||
+      typeof s["name"] !== "string" ||
+      typeof processes !== "number" ||
+      !Number.isSafeInteger(processes) ||
+      processes < 0
+    ) {
+      throw new Error(`answer: selected[${i}] must have namespace, name and processes`);
+    }
+    return { namespace: s["namespace"], name: s["name"], processes };
+  });
+  return { appliedVersion: version, hash, node, selected };
+}
+
+function record(value: unknown, what: string): Record<string, unknown> {
+  if (value === null || typeof value !== "object" || Array.isArray(value)) {
+    throw new Error(`${what} must be a JSON object`);
+  }
+  return value as Record<string, unknown>;
+}

@@ -6,6 +6,7 @@ cd "$(dirname "$0")/.."
 bash scripts/setup.sh
 echo "== generated files"
 npm run --silent -w @beyla-ts/ebpf-native check-generated
+bash scripts/render-deploy.sh --check
 echo "== lint and format"
 npx eslint .
 npx prettier --check .

@@ -14,6 +14,8 @@ echo "== native addon debug build (C asserts on) against this kernel"
 make -s -C packages/ebpf-native/native debug
 (cd packages/ebpf-native && BEYLA_NATIVE_ADDON="$PWD/build/debug/beyla_native.node" \
   node --test $(find dist -name '*.test.js' | sort))
+echo "== benchmark harness smoke run (each benchmark in its quickest mode)"
+bash bench/smoke.sh
 echo "== unit and end-to-end tests"
 # One node:test run over every package, so the summary line counts all tests.
 # (Node 20's test runner does not expand globs itself.)

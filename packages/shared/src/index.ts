@@ -49,6 +49,7 @@ export {
 } from "./config/selector.js";
 export type {
   AgentConfig,
+  ControlConfig,
   DiscoveryConfig,
   IgnoreMode,
   KubernetesConfig,

@@ -2,6 +2,7 @@ import { ConfigError } from "./config-error.js";
 import { EnvReader } from "./env-reader.js";
 import type { Env } from "./expand-env.js";
 import { OTLP_IGNORED_KEYS, OTLP_KEYS, resolveOtlp } from "./otlp.js";
+import { parseControl } from "./parse-control.js";
 import { parseKubernetes } from "./parse-kubernetes.js";
 import {
   PROMETHEUS_IGNORED_KEYS,
@@ -127,6 +128,8 @@ function build(opts: LoadAgentConfigOptions): AgentConfig {
     internalMetrics: parseInternalMetrics(root.object("internal_metrics"), env, warnings),
     warnings,
   };
+  const control = parseControl(env);
+  if (control !== undefined) config.control = control;
   if (serviceName !== undefined) config.serviceName = serviceName;
   if (serviceNamespace !== undefined) config.serviceNamespace = serviceNamespace;
   const prometheus = parsePrometheus(prometheusSection, env);

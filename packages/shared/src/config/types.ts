@@ -16,6 +16,8 @@ export interface AgentConfig {
   /** Present when a traces endpoint is configured. */
   otelTraces?: OtlpExportConfig;
   kubernetes: KubernetesConfig;
+  /** The control endpoint for the operator; absent when BEYLA_CONTROL_PORT is unset. */
+  control?: ControlConfig;
   logLevel: LogLevel;
   tracePrinter: TracePrinter;
   /** A series not updated for this long is dropped. */
@@ -99,4 +101,22 @@ export interface KubernetesConfig {
   /** `autodetect` turns decoration on when an API server connection works. */
   enable: boolean | "autodetect";
   clusterName?: string;
+}
+
+/** The agent's control endpoint (docs/control-protocol.md), from BEYLA_CONTROL_* variables. */
+export interface ControlConfig {
+  /** 0 picks a free port. */
+  port: number;
+  /** The only caller accepted: system:serviceaccount:<namespace>:<name>. */
+  operatorUsername: string;
+  /** Audience the operator's tokens must carry. Default "beyla-control". */
+  audience: string;
+  /** The agent's own projected token, for the pull at start. */
+  tokenFile?: string;
+  /** The operator's GET /v1/selectors, pulled once at start. */
+  operatorUrl?: string;
+  caFile?: string;
+  tlsCertFile?: string;
+  tlsKeyFile?: string;
+  insecureSkipVerify: boolean;
 }

@@ -1,0 +1,3 @@
+module beyla-ts/bench/loadgen
+
+go 1.21

@@ -4,7 +4,6 @@
  * them by k8s_* criteria and decorating their metrics with the pods' metadata.
  */
 import assert from "node:assert/strict";
-import { randomBytes } from "node:crypto";
 import { mkdtempSync, rmSync, writeFileSync } from "node:fs";
 import { hostname, tmpdir } from "node:os";
 import { join } from "node:path";
@@ -17,6 +16,15 @@ import {
   type AgentHandle,
 } from "./helpers/agent.js";
 import { agentKubeconfig, startControlPlane, type ControlPlane } from "./helpers/kube.js";
+import {
+  containerId,
+  createPod,
+  podManifest,
+  type PodHandle,
+  reportRunning,
+  START_TIME,
+  uidOf,
+} from "./helpers/kube-pods.js";
 import {
   cgroupMounts,
   type CgroupLayout,
@@ -38,7 +46,6 @@ import { select, total } from "./helpers/prom-text.js";
 
 const DURATION = "http_server_request_duration_seconds_count";
 const SERVER = join(REPO_ROOT, "e2e", "fixtures", "node-server.mjs");
-const START_TIME = "2025-03-04T05:06:07Z";
 const mounts = cgroupMounts();
 const canRun = process.getuid?.() === 0 && (mounts.v2 !== undefined || mounts.v1.has("pids"));
 const skip = canRun ? false : "needs root and a cgroup v2 or v1 `pids` hierarchy";
@@ -47,96 +54,6 @@ const skip = canRun ? false : "needs root and a cgroup v2 or v1 `pids` hierarchy
 function layout(prefer: CgroupLayout): CgroupLayout {
   const has = (l: CgroupLayout) => (l === "v2-systemd" ? !!mounts.v2 : mounts.v1.has("pids"));
   return has(prefer) ? prefer : prefer === "v2-systemd" ? "v1-cgroupfs" : "v2-systemd";
-}
-
-const containerId = () => randomBytes(32).toString("hex");
-
-interface PodHandle {
-  uid: string;
-  containerId: string;
-}
-
-/** Creates a pod (JSON manifest) and returns its UID. */
-async function createPod(cp: ControlPlane, manifest: object): Promise<string> {
-  await cp.apply(JSON.stringify(manifest));
-  const m = (manifest as { metadata: { name: string; namespace: string } }).metadata;
-  const pod = await cp.getJson<{ metadata: { uid: string } }>(["pod", m.name, "-n", m.namespace]);
-  return pod.metadata.uid;
-}
-
-/** What a kubelet would report once the container runs (through the status subresource). */
-async function reportRunning(
-  cp: ControlPlane,
-  ns: string,
-  name: string,
-  container: string,
-  id: string,
-  podIP: string,
-): Promise<void> {
-  const status = {
-    status: {
-      phase: "Running",
-      podIP,
-      podIPs: [{ ip: podIP }],
-      startTime: START_TIME,
-      containerStatuses: [
-        {
-          name: container,
-          containerID: `containerd://${id}`,
-          image: "registry.example/e2e:1",
-          imageID: "registry.example/e2e@sha256:" + "0".repeat(64),
-          ready: true,
-          started: true,
-          restartCount: 0,
-          state: { running: { startedAt: START_TIME } },
-        },
-      ],
-    },
-  };
-  await cp.kubectl([
-    "patch",
-    "pod",
-    name,
-    "-n",
-    ns,
-    "--subresource=status",
-    "--type=merge",
-    "-p",
-    JSON.stringify(status),
-  ]);
-}
-
-function podManifest(opts: {
-  ns: string;
-  name: string;
-  node: string;
-  container: string;
-  labels?: Record<string, string>;
-  annotations?: Record<string, string>;
-  owner?: { apiVersion: string; kind: string; name: string; uid: string };
-}): object {
-  return {
-    apiVersion: "v1",
-    kind: "Pod",
-    metadata: {
-      name: opts.name,
-      namespace: opts.ns,
-      labels: opts.labels ?? {},
-      annotations: opts.annotations ?? {},
-      ownerReferences: opts.owner
-        ? [{ ...opts.owner, controller: true, blockOwnerDeletion: true }]
-        : [],
-    },
-    spec: {
-      nodeName: opts.node,
-      restartPolicy: opts.owner?.kind === "Job" ? "Never" : "Always",
-      containers: [{ name: opts.container, image: "registry.example/e2e:1" }],
-    },
-  };
-}
-
-async function uidOf(cp: ControlPlane, kind: string, name: string, ns: string): Promise<string> {
-  return (await cp.getJson<{ metadata: { uid: string } }>([kind, name, "-n", ns])).metadata.uid;
 }
 
 /** A node-server.mjs "container": the real server, in the cgroup of `pod`'s container. */

@@ -1,6 +1,7 @@
 import { HttpCapture, type HttpCaptureOptions } from "@beyla-ts/ebpf-native";
 import { type AgentConfig, RouteMatcher, type ServiceSelector } from "@beyla-ts/shared";
 import { ProcessWatcher, type SelectedProcess } from "./discovery/process-watcher.js";
+import { AgentControl } from "./agent-control.js";
 import { createExporters } from "./agent-exporters.js";
 import type { ExporterHub } from "./export/exporter-hub.js";
 import type { KubeEnvironment } from "./kube/kube-client.js";
@@ -23,6 +24,7 @@ export class Agent {
   private capture: HttpCapture | undefined;
   private watcher: ProcessWatcher | undefined;
   private kube: KubeMetadata | undefined;
+  private control: AgentControl | undefined;
   private exporters: ExporterHub | undefined;
   private statsTimer: NodeJS.Timeout | undefined;
   private ready = false;
@@ -79,6 +81,17 @@ export class Agent {
     this.watcher = watcher;
     this.kube?.onPodChange(() => watcher.kubeChanged());
     await watcher.start();
+    if (this.config.control) {
+      this.control = new AgentControl({
+        config: this.config.control,
+        kubeEnv: this.kubeEnv,
+        staticSelectors: this.config.discovery.services,
+        staticExclude: this.config.discovery.excludeServices,
+        watcher,
+        log: this.log,
+      });
+      await this.control.start();
+    }
     this.ready = true;
     this.log.info("agent ready", { instrumented: this.services.size() });
   }
@@ -130,7 +143,7 @@ export class Agent {
 
   private forget(p: SelectedProcess): void {
     this.capture?.unselect(p.pid);
-    this.log.info("process exited", { pid: p.pid, exe: p.exePath });
+    this.log.info("stopped instrumenting process", { pid: p.pid, exe: p.exePath });
     const timer = setTimeout(() => {
       this.services.remove(p.pid);
       this.exporters?.processRemoved(p.pid);
@@ -164,6 +177,7 @@ export class Agent {
   /** Stops in order: discovery, timers, capture (drains what is left), exporters (flush). */
   async stop(): Promise<void> {
     this.ready = false;
+    await this.control?.stop();
     if (this.capture) {
       try {
         this.log.debug("kernel statistics at stop", { ...this.capture.stats() });

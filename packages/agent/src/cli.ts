@@ -66,7 +66,8 @@ function readConfig(argv: string[]): AgentConfig | undefined {
     }
   }
   const config = loadAgentConfig({ yamlText, yamlPath: path, env: process.env });
-  if (config.discovery.services.length === 0) {
+  // With a control endpoint the operator supplies the selection.
+  if (config.discovery.services.length === 0 && !config.control) {
     throw new ConfigError(
       "discovery",
       undefined,

@@ -80,7 +80,7 @@ const DEFAULT_KUBE_PENDING_MS = 10_000;
 export class ProcessWatcher {
   private readonly known = new Map<number, KnownProcess>();
   private readonly selected = new Map<number, SelectedProcess>();
-  private readonly needPorts: boolean;
+  private needPorts: boolean;
   private timer: NodeJS.Timeout | undefined;
   private scanning: Promise<void> | undefined;
   private netnsSockets = new Map<string, NetnsSockets>();
@@ -126,6 +126,30 @@ export class ProcessWatcher {
         }
       });
     return this.scanning;
+  }
+
+  /**
+   * A new selection (the operator pushed a selector set): selected processes that no longer
+   * match are released at once, every other process is matched again, and the returned
+   * promise resolves after that full pass.
+   */
+  async setSelectors(selectors: ServiceSelector[], exclude: ServiceSelector[]): Promise<void> {
+    this.options.selectors = selectors;
+    this.options.exclude = exclude;
+    this.needPorts = [...selectors, ...exclude].some((s) => s.openPorts !== undefined);
+    for (const [pid, proc] of this.selected) {
+      const candidate = { exePath: proc.exePath, openPorts: proc.openPorts, k8s: proc.kube?.info };
+      const selector = selectors.find((s) => matchesSelector(s, candidate));
+      if (selector && !exclude.some((s) => matchesSelector(s, candidate))) {
+        proc.selector = selector;
+        continue;
+      }
+      this.selected.delete(pid);
+      this.events.removed(proc);
+    }
+    for (const known of this.known.values()) known.checkedGeneration = -1;
+    await this.scanning;
+    await this.scan();
   }
 
   /**

@@ -1,0 +1,120 @@
+import type { ControlConfig, SelectedCount, ServiceSelector } from "@beyla-ts/shared";
+import {
+  ControlServer,
+  kubeTokenReview,
+  NoSelectorSetError,
+  pullOnce,
+  type ApplyResult,
+  type ParsedResource,
+} from "./control/index.js";
+import type { ProcessWatcher } from "./discovery/process-watcher.js";
+import { loadKubeConfig, type KubeEnvironment } from "./kube/kube-client.js";
+import { resolveNodeName } from "./kube/node-name.js";
+import type { Logger } from "./logger.js";
+
+export interface AgentControlOptions {
+  config: ControlConfig;
+  kubeEnv: KubeEnvironment;
+  /** The selection from the agent's own configuration, always in force. */
+  staticSelectors: ServiceSelector[];
+  staticExclude: ServiceSelector[];
+  watcher: ProcessWatcher;
+  log: Logger;
+}
+
+/**
+ * The operator's side door into discovery: the control endpoint receives selector sets, and
+ * each set's selectors are added to the agent's own configuration's. The answer counts, per
+ * resource, the processes its selectors selected.
+ */
+export class AgentControl {
+  private server: ControlServer | undefined;
+  /** Which resource each pushed selector came from. */
+  private owners = new Map<ServiceSelector, { namespace: string; name: string }>();
+  private resources: { namespace: string; name: string }[] = [];
+
+  constructor(private readonly options: AgentControlOptions) {}
+
+  /** Listens, then pulls the set in force from the operator (failure is logged, not fatal). */
+  async start(): Promise<number> {
+    const { config, kubeEnv, log } = this.options;
+    const kube = loadKubeConfig(kubeEnv);
+    if (!kube) {
+      throw new Error(
+        "BEYLA_CONTROL_PORT is set but no Kubernetes API connection is configured: the control endpoint checks the operator's token with a TokenReview",
+      );
+    }
+    this.server = new ControlServer({
+      port: config.port,
+      ...(config.tlsCertFile && config.tlsKeyFile
+        ? { tls: { certFile: config.tlsCertFile, keyFile: config.tlsKeyFile } }
+        : {}),
+      node: resolveNodeName(kubeEnv.nodeName),
+      review: kubeTokenReview(kube.config, [config.audience]),
+      allowedUsername: config.operatorUsername,
+      apply: (_set, resources) => this.apply(resources),
+      selected: () => this.selected(),
+      log,
+    });
+    const port = await this.server.listen();
+    log.info("control endpoint listening", { port });
+    await this.pull();
+    return port;
+  }
+
+  private async pull(): Promise<void> {
+    const { config, log } = this.options;
+    if (!config.operatorUrl || !config.tokenFile || !this.server) return;
+    try {
+      const set = await pullOnce({
+        url: config.operatorUrl,
+        tokenFile: config.tokenFile,
+        ...(config.caFile ? { caFile: config.caFile } : {}),
+        insecureSkipVerify: config.insecureSkipVerify,
+      });
+      await this.server.offer(set);
+      log.info("selector set pulled from the operator", { version: set.version });
+    } catch (e) {
+      const level = e instanceof NoSelectorSetError ? "info" : "warn";
+      log[level]("no selector set pulled at start; waiting for a push", { error: e });
+    }
+  }
+
+  private async apply(resources: ParsedResource[]): Promise<ApplyResult> {
+    const { staticSelectors, staticExclude, watcher } = this.options;
+    const owners = new Map<ServiceSelector, { namespace: string; name: string }>();
+    const services = [...staticSelectors];
+    const exclude = [...staticExclude];
+    for (const { resource, spec } of resources) {
+      const owner = { namespace: resource.namespace, name: resource.name };
+      for (const selector of spec.services) {
+        owners.set(selector, owner);
+        services.push(selector);
+      }
+      exclude.push(...spec.excludeServices);
+    }
+    this.owners = owners;
+    this.resources = resources.map(({ resource }) => ({
+      namespace: resource.namespace,
+      name: resource.name,
+    }));
+    await watcher.setSelectors(services, exclude);
+    return { selected: this.selected() };
+  }
+
+  private selected(): SelectedCount[] {
+    const counts = new Map<string, SelectedCount>();
+    for (const r of this.resources) {
+      counts.set(`${r.namespace}/${r.name}`, { ...r, processes: 0 });
+    }
+    for (const proc of this.options.watcher.processes()) {
+      const owner = this.owners.get(proc.selector);
+      if (owner) counts.get(`${owner.namespace}/${owner.name}`)!.processes++;
+    }
+    return [...counts.values()];
+  }
+
+  async stop(): Promise<void> {
+    await this.server?.close();
+  }
+}

@@ -30,7 +30,8 @@ bash scripts/mount-kernel-fs.sh
 if [ ! -d node_modules ] || [ package-lock.json -nt node_modules/.package-lock.json ]; then
   npm install --no-audit --no-fund
 fi
-npm run build
+# Never from Nx's machine-wide cache: what runs must be what is checked out.
+npx nx run-many -t build --outputStyle=static --skip-nx-cache
 
 # A real Kubernetes control plane for the end-to-end tests (kube-apiserver, etcd, kubectl,
 # helm built from Go modules): cached by version outside the checkout, ~12 minutes cold.

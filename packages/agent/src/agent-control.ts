@@ -1,14 +1,9 @@
 import type { ControlConfig, SelectedCount, ServiceSelector } from "@beyla-ts/shared";
-import {
-  ControlServer,
-  kubeTokenReview,
-  NoSelectorSetError,
-  pullOnce,
-  type ApplyResult,
-  type ParsedResource,
-} from "./control/index.js";
+import { ControlServer } from "./control/control-server.js";
+import { NoSelectorSetError, pullOnce } from "./control/pull.js";
+import type { ApplyResult, ParsedResource } from "./control/selector-state.js";
 import type { ProcessWatcher } from "./discovery/process-watcher.js";
-import { loadKubeConfig, type KubeEnvironment } from "./kube/kube-client.js";
+import type { KubeEnvironment } from "./kube/kube-config-source.js";
 import { resolveNodeName } from "./kube/node-name.js";
 import type { Logger } from "./logger.js";
 
@@ -38,6 +33,9 @@ export class AgentControl {
   /** Listens, then pulls the set in force from the operator (failure is logged, not fatal). */
   async start(): Promise<number> {
     const { config, kubeEnv, log } = this.options;
+    // Loaded on demand: @kubernetes/client-node is heavy (kube/kube-config-source.ts).
+    const { loadKubeConfig } = await import("./kube/kube-client.js");
+    const { kubeTokenReview } = await import("./control/token-review.js");
     const kube = loadKubeConfig(kubeEnv);
     if (!kube) {
       throw new Error(

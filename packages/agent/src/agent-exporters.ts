@@ -34,6 +34,6 @@ export function exporterOptions(config: AgentConfig, isReady: () => boolean): Ex
   return options;
 }
 
-export function createExporters(config: AgentConfig, isReady: () => boolean): ExporterHub {
-  return new ExporterHub(exporterOptions(config, isReady));
+export function createExporters(config: AgentConfig, isReady: () => boolean): Promise<ExporterHub> {
+  return ExporterHub.create(exporterOptions(config, isReady));
 }

@@ -47,7 +47,7 @@ export class Agent {
     this.capture = capture;
     this.log.info("eBPF programs attached", { programs: attached.length });
 
-    this.exporters = createExporters(this.config, () => this.ready);
+    this.exporters = await createExporters(this.config, () => this.ready);
     await this.exporters.start();
 
     const pipeline = new HttpPipeline(this.services, new RouteMatcher(this.config.routes), [

@@ -1,4 +1,4 @@
-import { readFile } from "node:fs/promises";
+import { readFileSync } from "node:fs";
 
 const TCP_LISTEN = "0A";
 
@@ -22,11 +22,11 @@ export function parseListeningSockets(text: string, into: Map<string, number>): 
 }
 
 /** Listening TCP sockets (inode -> port) of the network namespace that `pid` lives in. */
-export async function listeningSocketsOf(pid: number): Promise<Map<string, number>> {
+export function listeningSocketsOf(pid: number): Map<string, number> {
   const sockets = new Map<string, number>();
   for (const file of ["tcp", "tcp6"]) {
     try {
-      parseListeningSockets(await readFile(`/proc/${pid}/net/${file}`, "utf8"), sockets);
+      parseListeningSockets(readFileSync(`/proc/${pid}/net/${file}`, "utf8"), sockets);
     } catch {
       // tcp6 is absent when IPv6 is disabled; the process may also have exited
     }

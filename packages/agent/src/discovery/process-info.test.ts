@@ -1,7 +1,7 @@
 import assert from "node:assert/strict";
 import { describe, it } from "node:test";
 import { parseListeningSockets } from "./proc-net.js";
-import { parseEnviron, parseStartTicks } from "./process-info.js";
+import { parseEnviron, parseStat } from "./process-info.js";
 
 const TCP = `  sl  local_address rem_address   st tx_queue rx_queue tr tm->when retrnsmt   uid  timeout inode
    0: 0100007F:1F90 00000000:0000 0A 00000000:00000000 00:00000000 00000000     0        0 12345 1 0000000000000000 100 0 0 10 0
@@ -32,11 +32,16 @@ describe("parseListeningSockets", () => {
   });
 });
 
-describe("parseStartTicks", () => {
+describe("parseStat", () => {
   it("reads field 22 even when the command name holds spaces and parens", () => {
     const stat =
       "4242 (my (odd) name) S 1 4242 4242 0 -1 4194560 100 0 0 0 1 2 0 0 20 0 1 0 987654 1000 10";
-    assert.equal(parseStartTicks(stat), 987654);
+    assert.deepEqual(parseStat(stat), { startTicks: 987654, kernelThread: false });
+  });
+
+  it("tells a kernel thread by PF_KTHREAD in the flags (field 9)", () => {
+    const stat = "2 (kthreadd) S 0 0 0 0 -1 2129984 0 0 0 0 0 0 0 0 20 0 1 0 11 0 0";
+    assert.deepEqual(parseStat(stat), { startTicks: 11, kernelThread: true });
   });
 });
 

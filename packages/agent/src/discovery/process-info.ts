@@ -1,4 +1,8 @@
-import { readFile, readdir, readlink } from "node:fs/promises";
+import { readFileSync, readdirSync, readlinkSync } from "node:fs";
+
+// Every read here is synchronous on purpose: /proc files are generated in memory and never
+// block, and the promise API costs four thread-pool round trips (open, fstat, read, close) per
+// file. With async reads an idle agent spent ~40 ms of CPU per second scanning 70 processes.
 
 /** What discovery knows of one process. */
 export interface ProcessInfo {
@@ -18,8 +22,8 @@ export interface ProcessInfo {
 const ENV_KEYS = ["OTEL_SERVICE_NAME", "OTEL_RESOURCE_ATTRIBUTES", "OTEL_SERVICE_NAMESPACE"];
 
 /** Numeric entries of /proc: the processes (thread group leaders) of the host. */
-export async function listPids(): Promise<number[]> {
-  const names = await readdir("/proc");
+export function listPids(): number[] {
+  const names = readdirSync("/proc");
   const pids: number[] = [];
   for (const name of names) {
     const c = name.charCodeAt(0);
@@ -28,45 +32,56 @@ export async function listPids(): Promise<number[]> {
   return pids;
 }
 
-/** Field 22 of /proc/<pid>/stat; the command name (field 2) may hold spaces and parens. */
-export function parseStartTicks(stat: string): number {
+/** PF_KTHREAD in the flags of /proc/<pid>/stat (include/linux/sched.h). */
+const PF_KTHREAD = 0x00200000;
+
+export interface StatFields {
+  /** Field 22, start time in clock ticks since boot. */
+  startTicks: number;
+  /** A kernel thread: never has an executable, never execs, never selected. */
+  kernelThread: boolean;
+}
+
+/** Fields of /proc/<pid>/stat; the command name (field 2) may hold spaces and parens. */
+export function parseStat(stat: string): StatFields {
   const close = stat.lastIndexOf(")");
   const fields = stat.slice(close + 2).split(" ");
-  return Number(fields[19] ?? 0);
+  const flags = Number(fields[6] ?? 0);
+  return { startTicks: Number(fields[19] ?? 0), kernelThread: (flags & PF_KTHREAD) !== 0 };
 }
 
-export async function readStartTicks(pid: number): Promise<number> {
-  return parseStartTicks(await readFile(`/proc/${pid}/stat`, "utf8"));
+export function readStat(pid: number): StatFields {
+  return parseStat(readFileSync(`/proc/${pid}/stat`, "utf8"));
 }
 
-export async function readExePath(pid: number): Promise<string> {
+export function readExePath(pid: number): string {
   try {
-    return (await readlink(`/proc/${pid}/exe`)).replace(/ \(deleted\)$/, "");
+    return readlinkSync(`/proc/${pid}/exe`).replace(/ \(deleted\)$/, "");
   } catch {
     return "";
   }
 }
 
-export async function readNetns(pid: number): Promise<string> {
+export function readNetns(pid: number): string {
   try {
-    return await readlink(`/proc/${pid}/ns/net`);
+    return readlinkSync(`/proc/${pid}/ns/net`);
   } catch {
     return "";
   }
 }
 
 /** Socket inodes among the open fds of `pid` ("socket:[123]" -> "123"). */
-export async function readSocketInodes(pid: number): Promise<string[]> {
+export function readSocketInodes(pid: number): string[] {
   let fds: string[];
   try {
-    fds = await readdir(`/proc/${pid}/fd`);
+    fds = readdirSync(`/proc/${pid}/fd`);
   } catch {
     return [];
   }
   const inodes: string[] = [];
   for (const fd of fds) {
     try {
-      const target = await readlink(`/proc/${pid}/fd/${fd}`);
+      const target = readlinkSync(`/proc/${pid}/fd/${fd}`);
       if (target.startsWith("socket:[")) inodes.push(target.slice(8, -1));
     } catch {
       // closed between readdir and readlink
@@ -90,9 +105,9 @@ export function parseEnviron(
   return env;
 }
 
-export async function readEnv(pid: number): Promise<Record<string, string>> {
+export function readEnv(pid: number): Record<string, string> {
   try {
-    return parseEnviron(await readFile(`/proc/${pid}/environ`, "latin1"));
+    return parseEnviron(readFileSync(`/proc/${pid}/environ`, "latin1"));
   } catch {
     return {};
   }

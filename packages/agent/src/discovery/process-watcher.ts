@@ -10,7 +10,8 @@ import {
   readExePath,
   readNetns,
   readSocketInodes,
-  readStartTicks,
+  readStat,
+  type StatFields,
 } from "./process-info.js";
 
 export interface SelectedProcess extends ProcessInfo {
@@ -69,6 +70,9 @@ interface NetnsSockets {
 }
 
 const DEFAULT_KUBE_PENDING_MS = 10_000;
+const YIELD_EVERY_PIDS = 256;
+
+const yieldToEventLoop = () => new Promise<void>((resolve) => setImmediate(resolve));
 
 /**
  * Finds the processes to instrument by polling /proc: by executable path, by listening
@@ -164,11 +168,15 @@ export class ProcessWatcher {
   }
 
   private async scanOnce(): Promise<void> {
-    const pids = await listPids();
+    const pids = listPids();
     const alive = new Set(pids);
     this.forgetExited(alive);
     if (this.needPorts) await this.refreshListeningSockets(pids);
-    for (const pid of pids) {
+    for (let i = 0; i < pids.length; i++) {
+      const pid = pids[i]!;
+      // The reads are synchronous (see process-info.ts): give the event loop (ring-buffer
+      // drain, scrapes) a turn every few hundred processes on a crowded node.
+      if (i > 0 && i % YIELD_EVERY_PIDS === 0) await yieldToEventLoop();
       if (pid === this.options.selfPid) continue;
       const selected = this.selected.get(pid);
       if (selected) this.redecorate(selected);
@@ -207,9 +215,11 @@ export class ProcessWatcher {
   private async refreshListeningSockets(pids: number[]): Promise<void> {
     const next = new Map<string, NetnsSockets>();
     for (const pid of pids) {
-      const netns = this.known.get(pid)?.netns ?? (await readNetns(pid));
+      const known = this.known.get(pid);
+      if (known?.exePath === "") continue; // a kernel thread: it listens on nothing
+      const netns = known?.netns ?? readNetns(pid);
       if (netns === "" || next.has(netns)) continue;
-      const inodes = await listeningSocketsOf(pid);
+      const inodes = listeningSocketsOf(pid);
       const previous = this.netnsSockets.get(netns);
       const grew = !previous || [...inodes.keys()].some((i) => !previous.inodes.has(i));
       next.set(netns, { inodes, generation: grew ? ++this.generation : previous.generation });
@@ -222,20 +232,23 @@ export class ProcessWatcher {
    * its parent's start time when it calls exec, so only the path tells the change.
    */
   private async identify(pid: number): Promise<KnownProcess | undefined> {
-    let startTicks: number;
+    let stat: StatFields;
     try {
-      startTicks = await readStartTicks(pid);
+      stat = readStat(pid);
     } catch {
       return undefined; // exited
     }
-    const exePath = await readExePath(pid);
+    const startTicks = stat.startTicks;
     let known = this.known.get(pid);
+    // A kernel thread never execs: once known, only its start time is checked (pid reuse).
+    if (known?.startTicks === startTicks && known.exePath === "" && stat.kernelThread) return known;
+    const exePath = stat.kernelThread ? "" : readExePath(pid);
     if (!known || known.startTicks !== startTicks || known.exePath !== exePath) {
       const kube = this.options.kube;
       known = {
         startTicks,
         exePath,
-        netns: await readNetns(pid),
+        netns: readNetns(pid),
         checkedGeneration: -1,
         openPorts: [],
         container: kube ? ((await kube.containerOf(pid)) ?? null) : undefined,
@@ -274,7 +287,7 @@ export class ProcessWatcher {
       startTicks: known.startTicks,
       netns: known.netns,
       openPorts: known.openPorts,
-      env: await readEnv(pid),
+      env: readEnv(pid),
       selector,
     };
     if (kube) proc.kube = kube;
@@ -309,7 +322,7 @@ export class ProcessWatcher {
   private async openPortsOf(pid: number, sockets: NetnsSockets | undefined): Promise<number[]> {
     if (!sockets || sockets.inodes.size === 0) return [];
     const ports = new Set<number>();
-    for (const inode of await readSocketInodes(pid)) {
+    for (const inode of readSocketInodes(pid)) {
       const port = sockets.inodes.get(inode);
       if (port !== undefined) ports.add(port);
     }

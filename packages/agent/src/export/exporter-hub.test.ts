@@ -14,7 +14,7 @@ describe("ExporterHub", () => {
 
   it("fans spans out to every sink and flushes them at shutdown", async () => {
     const printed: string[] = [];
-    const hub = new ExporterHub({
+    const hub = await ExporterHub.create({
       prometheus: { hostName: "node1" },
       server: { port: 0, host: "127.0.0.1" },
       otlpMetrics: {
@@ -68,7 +68,7 @@ describe("ExporterHub", () => {
 
   it("ties target_info and OTLP providers to the process lifetime", async () => {
     const local = await OtlpReceiver.start();
-    const hub = new ExporterHub({
+    const hub = await ExporterHub.create({
       prometheus: { hostName: "node1" },
       server: { port: 0, host: "127.0.0.1" },
       otlpTraces: { endpoint: local.url, protocol: "http/json", headers: {} },
@@ -102,7 +102,7 @@ describe("ExporterHub", () => {
 
   it("counts a sink that throws and keeps going", async () => {
     const printed: string[] = [];
-    const hub = new ExporterHub({
+    const hub = await ExporterHub.create({
       prometheus: { hostName: "node1" },
       tracePrinter: "json",
       tracePrinterWrite: (text) => printed.push(text),
@@ -121,13 +121,22 @@ describe("ExporterHub", () => {
     assert.equal(printed.length, 1);
   });
 
-  it("fails at construction when an exporter is misconfigured", () => {
+  it("fails at construction when an exporter is misconfigured", async () => {
+    await assert.rejects(
+      ExporterHub.create({
+        otlpTraces: { endpoint: "http://localhost:4317", protocol: "grpc", headers: {} },
+      }),
+      /otel_traces_export\.protocol: "grpc" is not supported yet/,
+    );
+  });
+
+  it("refuses OTLP exporters without their classes (ExporterHub.create loads them)", () => {
     assert.throws(
       () =>
         new ExporterHub({
-          otlpTraces: { endpoint: "http://localhost:4317", protocol: "grpc", headers: {} },
+          otlpTraces: { endpoint: "http://x", protocol: "http/json", headers: {} },
         }),
-      /otel_traces_export\.protocol: "grpc" is not supported yet/,
+      /OTLP exporters need ExporterHub\.create\(\)/,
     );
   });
 });

@@ -9,8 +9,9 @@
 import type { RequestSpan, ServiceIdentity } from "../request-span.js";
 import { AgentHttpServer, type MetricsSource, type Readiness } from "../server/http-server.js";
 import { type ExporterName, type InternalTotals, InternalMetrics } from "./internal-metrics.js";
-import { OtlpMetrics, type OtlpMetricsOptions } from "./otlp-metrics.js";
-import { OtlpTraces, type OtlpTracesOptions } from "./otlp-traces.js";
+import type { OtlpMetrics, OtlpMetricsOptions } from "./otlp-metrics.js";
+import { loadOtlpSinks, type OtlpSinkClasses } from "./otlp-sinks.js";
+import type { OtlpTraces, OtlpTracesOptions } from "./otlp-traces.js";
 import { PrometheusMetrics, type PrometheusMetricsOptions } from "./prometheus-metrics.js";
 import { TracePrinter, type TracePrinterMode } from "./trace-printer.js";
 
@@ -59,8 +60,20 @@ export class ExporterHub {
   #closed = false;
   #shutdown: Promise<void> | undefined;
 
-  /** Builds and validates every enabled sink; throws, naming the field, on bad options. */
-  constructor(options: ExporterHubOptions) {
+  /**
+   * Loads the OTLP sinks when an OTLP exporter is enabled (otlp-sinks.ts), then builds the hub.
+   * Rejects, naming the field, on bad options.
+   */
+  static async create(options: ExporterHubOptions): Promise<ExporterHub> {
+    const needsOtlp = options.otlpMetrics !== undefined || options.otlpTraces !== undefined;
+    return new ExporterHub(options, needsOtlp ? await loadOtlpSinks() : undefined);
+  }
+
+  /**
+   * Builds and validates every enabled sink; throws, naming the field, on bad options. OTLP
+   * sinks need their classes (`create()` loads them).
+   */
+  constructor(options: ExporterHubOptions, otlp?: OtlpSinkClasses) {
     const internal = options.internal ?? new InternalMetrics();
     this.internal = internal;
     if (options.prometheus !== undefined) {
@@ -74,12 +87,15 @@ export class ExporterHub {
       });
       this.#sinks.push({ name: "prometheus", record: (s) => this.prometheus?.record(s) });
     }
-    if (options.otlpMetrics !== undefined) {
-      this.otlpMetrics = new OtlpMetrics({ ...options.otlpMetrics, internal });
+    if ((options.otlpMetrics !== undefined || options.otlpTraces !== undefined) && !otlp) {
+      throw new Error("ExporterHub: OTLP exporters need ExporterHub.create()");
+    }
+    if (options.otlpMetrics !== undefined && otlp) {
+      this.otlpMetrics = new otlp.OtlpMetrics({ ...options.otlpMetrics, internal });
       this.#sinks.push({ name: "otlp_metrics", record: (s) => this.otlpMetrics?.record(s) });
     }
-    if (options.otlpTraces !== undefined) {
-      this.otlpTraces = new OtlpTraces({ ...options.otlpTraces, internal });
+    if (options.otlpTraces !== undefined && otlp) {
+      this.otlpTraces = new otlp.OtlpTraces({ ...options.otlpTraces, internal });
       this.#sinks.push({ name: "otlp_traces", record: (s) => this.otlpTraces?.record(s) });
     }
     const mode = options.tracePrinter ?? "disabled";

@@ -3,7 +3,6 @@
  * Node 22). Everything else in kube/ talks to the small interfaces this class implements, so
  * it can be tested with in-process fakes.
  */
-import { existsSync } from "node:fs";
 import { join } from "node:path";
 import {
   ApiException,
@@ -18,26 +17,12 @@ import {
   VersionApi,
   Watch,
 } from "@kubernetes/client-node";
+import { findKubeConfigSource, type KubeEnvironment } from "./kube-config-source.js";
 import type { ParentKind } from "./owners.js";
 import type { PodApi, PodListPage, WatchEventType, WatchRequest } from "./pod-informer.js";
 import { controllerOf, type OwnerRef, ownerRefs } from "./pod-meta.js";
 
-/** What the agent's environment says about the API server; cli.ts reads it from process.env. */
-export interface KubeEnvironment {
-  /** NODE_NAME (downward API `spec.nodeName`). */
-  nodeName?: string;
-  /** KUBECONFIG: one or more paths separated by ":". */
-  kubeconfig?: string;
-  /** HOME, for ~/.kube/config. */
-  home?: string;
-  /** KUBERNETES_SERVICE_HOST / _PORT, set in every pod. */
-  serviceHost?: string;
-  servicePort?: string;
-  /** Where the pod's service account token and CA are mounted. */
-  serviceAccountDir?: string;
-}
-
-export const SERVICE_ACCOUNT_DIR = "/var/run/secrets/kubernetes.io/serviceaccount";
+export { type KubeEnvironment, SERVICE_ACCOUNT_DIR } from "./kube-config-source.js";
 
 export interface LoadedKubeConfig {
   config: KubeConfig;
@@ -52,10 +37,9 @@ export interface LoadedKubeConfig {
  * (with the file in the message) when a kubeconfig file is malformed.
  */
 export function loadKubeConfig(env: KubeEnvironment): LoadedKubeConfig | undefined {
-  const files = (env.kubeconfig ?? "").split(":").filter((f) => f !== "");
-  if (env.home) files.push(join(env.home, ".kube", "config"));
-  const file = files.find((f) => existsSync(f));
-  if (file) {
+  const source = findKubeConfigSource(env);
+  if (source?.kind === "file") {
+    const { file } = source;
     const config = new KubeConfig();
     try {
       config.loadFromFile(file);
@@ -66,15 +50,15 @@ export function loadKubeConfig(env: KubeEnvironment): LoadedKubeConfig | undefin
     if (!server) throw new Error(`kubeconfig ${file} has no current cluster`);
     return { config, source: file, server };
   }
-  const dir = env.serviceAccountDir ?? SERVICE_ACCOUNT_DIR;
-  const tokenFile = join(dir, "token");
-  if (env.serviceHost && env.servicePort && existsSync(tokenFile)) {
-    const host = env.serviceHost.includes(":") ? `[${env.serviceHost}]` : env.serviceHost;
-    const server = `https://${host}:${env.servicePort}`;
+  if (source?.kind === "in-cluster") {
+    const { server, dir } = source;
     const config = new KubeConfig();
     config.loadFromClusterAndUser(
       { name: "in-cluster", server, caFile: join(dir, "ca.crt"), skipTLSVerify: false },
-      { name: "in-cluster", authProvider: { name: "tokenFile", config: { tokenFile } } },
+      {
+        name: "in-cluster",
+        authProvider: { name: "tokenFile", config: { tokenFile: join(dir, "token") } },
+      },
     );
     return { config, source: "in-cluster service account", server };
   }

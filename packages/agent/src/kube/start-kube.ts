@@ -6,7 +6,7 @@
 import type { KubernetesConfig } from "@beyla-ts/shared";
 import type { Logger } from "../logger.js";
 import { type ClusterNameSources, cloudProbes, detectClusterName } from "./cluster-name.js";
-import { KubeClient, type KubeEnvironment, loadKubeConfig } from "./kube-client.js";
+import { findKubeConfigSource, type KubeEnvironment } from "./kube-config-source.js";
 import { KubeMetadata } from "./kube-metadata.js";
 import { resolveNodeName } from "./node-name.js";
 import { OwnerResolver } from "./owners.js";
@@ -36,6 +36,16 @@ export async function startKubeMetadata(opts: StartKubeOptions): Promise<KubeMet
   const { config, env, log } = opts;
   if (config.enable === false) return undefined;
   const required = config.enable === true;
+  const why = "no KUBECONFIG, ~/.kube/config or in-cluster service account";
+  if (!findKubeConfigSource(env)) {
+    if (required) {
+      throw new KubeUnavailableError(`attributes.kubernetes.enable is true, but there is ${why}`);
+    }
+    log.info("Kubernetes metadata off (autodetect)", { reason: why });
+    return undefined;
+  }
+  // Loaded only now: the client library is most of an idle agent's memory (kube-config-source.ts).
+  const { KubeClient, loadKubeConfig } = await import("./kube-client.js");
   let loaded;
   try {
     loaded = loadKubeConfig(env);
@@ -45,7 +55,6 @@ export async function startKubeMetadata(opts: StartKubeOptions): Promise<KubeMet
     return undefined;
   }
   if (!loaded) {
-    const why = "no KUBECONFIG, ~/.kube/config or in-cluster service account";
     if (required) {
       throw new KubeUnavailableError(`attributes.kubernetes.enable is true, but there is ${why}`);
     }

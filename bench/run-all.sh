@@ -26,7 +26,7 @@ OUT=${BENCH_OUT:-$BENCH_DIR/results/all-$(date +%Y%m%d-%H%M%S)}
 mkdir -p "$OUT"
 echo "run-all: mode ${MODE#--}, logs and results in $OUT"
 failed=()
-for name in overhead fixed-rate unselected ingest memory first-metric; do
+for name in overhead fixed-rate unselected syscall-cost ingest memory first-metric; do
   args=("$MODE")
   [ "$name" = ingest ] && args+=(${PROFILE[@]+"${PROFILE[@]}"})
   echo

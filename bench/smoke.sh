@@ -1,7 +1,7 @@
 #!/usr/bin/env bash
 # CI smoke test of the benchmark harness: runs every benchmark in its --smoke mode (seconds,
 # tiny sizes) and checks that each exits 0 and prints its RESULT lines. The figures are
-# meaningless; only the harness is tested. The six run in parallel (each has its own port
+# meaningless; only the harness is tested. The seven run in parallel (each has its own port
 # block), each in its own session so a hung one can be stopped with all its processes.
 # Needs root (the agent loads eBPF programs).
 #
@@ -11,7 +11,7 @@ BENCH_DIR=$(cd "$(dirname "$0")" && pwd)
 TMP=$(mktemp -d /tmp/beyla-bench-smoke.XXXXXX)
 LIMIT_S=${BENCH_SMOKE_LIMIT_S:-90} # per benchmark; a hung one fails instead of blocking CI
 # benchmark and the number of RESULT lines its --smoke run prints
-CHECKS=("overhead 1" "unselected 1" "fixed-rate 2" "ingest 1" "memory 5" "first-metric 3")
+CHECKS=("overhead 1" "unselected 1" "fixed-rate 2" "ingest 1" "memory 5" "first-metric 3" "syscall-cost 4")
 declare -A PID=() STATUS=() SECONDS_TAKEN=()
 
 alive() { kill -0 "$1" 2>/dev/null && [ "$(awk '{ print $3 }' "/proc/$1/stat" 2>/dev/null)" != Z ]; }

@@ -1,0 +1,113 @@
+#!/usr/bin/env bash
+# The kernel-side floor of syscall-tracepoint instrumentation: ns per syscall for a process
+# the agent does NOT select, with no BPF program, with the agent running, with the cheapest
+# possible tracepoint programs on the same hooks (only the PID check), and with the
+# raw-tracepoint alternative (one program on every syscall entry and exit).
+# It explains unselected.sh: what is left there is the kernel's cost of the hooks.
+# shellcheck source-path=SCRIPTDIR
+source "$(dirname "$0")/lib.sh"
+
+bench_init syscall-cost "Usage: bench/syscall-cost.sh [--smoke|--quick] [--rounds N]
+
+Times getppid (no agent tracepoint) and a 1-byte write to /dev/null (the agent traces write
+on entry and exit) in a loop of \$BENCH_SYSCALLS (2,000,000) calls, pinned to BENCH_SERVER_CPU
+(0), in four setups, alternating, several rounds:
+  base    no BPF program loaded by this benchmark
+  agent   the agent running (on BENCH_AGENT_CPU), selecting only a port nobody listens on
+  floor   bench/syscall-cost/floor.bpf.c: sys_enter_write + sys_exit_write, PID check only
+  rawtp   bench/syscall-cost/rawtp.bpf.c: raw_tracepoint sys_enter + sys_exit, PID check only
+Prints the medians and each setup's added ns per call over base.
+Defaults: full 7 rounds; --quick 3; --smoke 1 with 200,000 calls."
+
+while [ $# -gt 0 ]; do
+  bench_common_arg "$@"
+  shift "$BENCH_SHIFT"
+done
+bench_start_run
+
+ROUNDS=${BENCH_ROUNDS:-$(pick_by_mode 7 3 1)}
+CALLS=${BENCH_SYSCALLS:-$(pick_by_mode 2000000 2000000 200000)}
+METRICS_PORT=$((${BENCH_PORT_BASE:-20700} + 9))
+SRC=$BENCH_DIR/syscall-cost
+OUT=$BENCH_DIR/.build/syscall-cost
+NATIVE_BUILD=$REPO_ROOT/packages/ebpf-native/build
+LIBBPF_A=$NATIVE_BUILD/libbpf/lib/libbpf.a
+[ -f "$LIBBPF_A" ] || die "$LIBBPF_A is missing: run 'bash scripts/setup.sh' first"
+
+build() {
+  mkdir -p "$OUT"
+  local arch_inc
+  arch_inc=/usr/include/$(uname -m)-linux-gnu
+  show_cmd gcc -O2 -o "$OUT/syscalls" "$SRC/syscalls.c"
+  gcc -O2 -o "$OUT/syscalls" "$SRC/syscalls.c" || die "cannot build syscalls.c"
+  gcc -O2 -I"$NATIVE_BUILD/libbpf/include" -o "$OUT/loader" "$SRC/loader.c" "$LIBBPF_A" -lelf -lz ||
+    die "cannot build loader.c"
+  for prog in floor rawtp; do
+    clang -O2 -g -target bpf -I"$arch_inc" -I"$NATIVE_BUILD/libbpf/include" \
+      -c "$SRC/$prog.bpf.c" -o "$OUT/$prog.bpf.o" || die "cannot build $prog.bpf.c"
+  done
+}
+
+# kv_line LINE KEY: the value of KEY=value in LINE.
+kv_line() { printf '%s\n' "$1" | tr ' ' '\n' | awk -F= -v k="$2" '$1 == k { print $2 }'; }
+
+# time_calls: one timed loop on the server CPU; prints "getppid_ns=.. write_ns=..".
+time_calls() { taskset -c "$SERVER_CPU" "$OUT/syscalls" "$CALLS"; }
+
+# with_program OBJ: time_calls while the loader keeps OBJ's programs attached.
+with_program() {
+  local fifo=$BENCH_TMP/loader.in out=$BENCH_TMP/loader.out line i
+  rm -f "$fifo"
+  mkfifo "$fifo"
+  "$OUT/loader" "$1" <"$fifo" >"$out" 2>&1 &
+  local pid=$!
+  exec 7>"$fifo"
+  for ((i = 0; i < 100; i++)); do
+    grep -q attached "$out" && break
+    kill -0 "$pid" 2>/dev/null || die "loader $1: $(cat "$out")"
+    sleep 0.05
+  done
+  grep -q attached "$out" || die "loader $1 did not attach within 5s"
+  line=$(time_calls)
+  exec 7>&-
+  wait "$pid"
+  printf '%s\n' "$line"
+}
+
+with_agent() {
+  agent_start "$METRICS_PORT" BEYLA_OPEN_PORT=1
+  sleep 1
+  time_calls
+  agent_stop
+}
+
+build
+SETUPS=(base agent floor rawtp)
+declare -A GETPPID WRITE
+for ((round = 1; round <= ROUNDS; round++)); do
+  order=("${SETUPS[@]}")
+  ((round % 2 == 0)) && order=(rawtp floor agent base)
+  for setup in "${order[@]}"; do
+    case $setup in
+      base) line=$(time_calls) ;;
+      agent) line=$(with_agent) ;;
+      floor) line=$(with_program "$OUT/floor.bpf.o") ;;
+      rawtp) line=$(with_program "$OUT/rawtp.bpf.o") ;;
+    esac
+    line=$(printf '%s\n' "$line" | grep '^getppid_ns=' | tail -1)
+    [ -n "$line" ] || die "no timing from setup $setup"
+    log "round $round $setup $line"
+    GETPPID[$setup]+="$(kv_line "$line" getppid_ns) "
+    WRITE[$setup]+="$(kv_line "$line" write_ns) "
+  done
+done
+
+# shellcheck disable=SC2086 # word splitting of the number lists is intended
+base_g=$(median ${GETPPID[base]}) base_w=$(median ${WRITE[base]})
+for setup in "${SETUPS[@]}"; do
+  # shellcheck disable=SC2086
+  g=$(median ${GETPPID[$setup]}) w=$(median ${WRITE[$setup]})
+  result "setup=$setup rounds=$ROUNDS calls=$CALLS getppid_ns=$g write_ns=$w" \
+    "getppid_added_ns=$(awk -v a="$g" -v b="$base_g" 'BEGIN { printf "%.1f", a - b }')" \
+    "write_added_ns=$(awk -v a="$w" -v b="$base_w" 'BEGIN { printf "%.1f", a - b }')"
+done

@@ -1,5 +1,5 @@
 import type { ControlConfig, SelectedCount, ServiceSelector } from "@beyla-ts/shared";
-import { ControlServer } from "./control/control-server.js";
+import type { ControlServer } from "./control/control-server.js";
 import { NoSelectorSetError, pullOnce } from "./control/pull.js";
 import type { ApplyResult, ParsedResource } from "./control/selector-state.js";
 import type { ProcessWatcher } from "./discovery/process-watcher.js";
@@ -33,8 +33,9 @@ export class AgentControl {
   /** Listens, then pulls the set in force from the operator (failure is logged, not fatal). */
   async start(): Promise<number> {
     const { config, kubeEnv, log } = this.options;
-    // Loaded on demand: @kubernetes/client-node is heavy (kube/kube-config-source.ts).
+    // Loaded on demand: @kubernetes/client-node and fastify are heavy (kube/kube-config-source.ts).
     const { loadKubeConfig } = await import("./kube/kube-client.js");
+    const { ControlServer } = await import("./control/control-server.js");
     const { kubeTokenReview } = await import("./control/token-review.js");
     const kube = loadKubeConfig(kubeEnv);
     if (!kube) {

@@ -50,14 +50,34 @@ describe("PrometheusMetrics", () => {
     assert.equal(m.seriesCount, 1);
   });
 
-  it("renders exactly what prom-client renders, across several chunks", async () => {
-    const m = new PrometheusMetrics({ hostName: "node1", seriesPerChunk: 3 });
-    for (let i = 0; i < 10; i++) {
-      m.record(testSpan({ route: `/r/${i}`, statusCode: 200 + i }));
-      m.record(testClientSpan({ route: `/c/${i}`, requestBodySize: 40 * i }));
-    }
-    m.record(testSpan({ route: 'we"ird\\route\n' }));
-    assert.equal(await text(m), await m.registry.metrics());
+  it("renders the same text whatever the chunk size, laid out as a prom-client registry", async () => {
+    const record = (m: PrometheusMetrics): void => {
+      for (let i = 0; i < 10; i++) {
+        m.record(testSpan({ route: `/r/${i}`, statusCode: 200 + i }));
+        m.record(testClientSpan({ route: `/c/${i}`, requestBodySize: 40 * i }));
+      }
+      m.record(testSpan({ route: 'we"ird\\route\n' }));
+    };
+    const small = new PrometheusMetrics({ hostName: "node1", seriesPerChunk: 3 });
+    const large = new PrometheusMetrics({ hostName: "node1", seriesPerChunk: 1000 });
+    record(small);
+    record(large);
+    const body = await text(small);
+    assert.equal(body, await text(large));
+    // Six families separated by one blank line, then target_info; one trailing newline.
+    assert.equal(body.split("\n\n").length, 7);
+    assert.ok(body.endsWith("} 1\n") && !body.endsWith("\n\n"));
+    assert.equal(
+      body.split("\n").filter((l) => l.startsWith("http_server_request_duration_seconds_count{"))
+        .length,
+      11,
+    );
+    assert.equal(
+      body.split("\n").filter((l) => l.startsWith("http_client_request_duration_seconds_count{"))
+        .length,
+      10,
+    );
+    assert.ok(body.includes('http_route="we\\"ird\\\\route\\n"'));
   });
 
   it("yields to the event loop between chunks while rendering 10,000 series", async () => {

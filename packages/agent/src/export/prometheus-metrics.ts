@@ -1,6 +1,6 @@
 /**
- * Application metrics for the Prometheus scrape endpoint: RequestSpans recorded into
- * prom-client histograms in a registry of their own.
+ * Application metrics for the Prometheus scrape endpoint: RequestSpans recorded into compact
+ * histograms (compact-histogram.ts); target_info is a prom-client gauge in a registry of its own.
  *
  * Labels: http_request_method, http_response_status_code, http_route, url_scheme,
  * server_address, server_port, service_name, service_namespace, service_instance_id and,
@@ -14,9 +14,8 @@
  * when the series first appears. A series not updated for ttlMs is removed; beyond
  * maxSeries live series, new ones are dropped and counted.
  */
-import { directObserver, type Observer } from "./direct-observer.js";
 import { hostname } from "node:os";
-import { Gauge, Histogram, Registry } from "prom-client";
+import { Gauge, Registry } from "prom-client";
 import type { RequestSpan, ServiceIdentity, SpanKind } from "../request-span.js";
 import {
   CLIENT_HISTOGRAMS,
@@ -31,7 +30,8 @@ import {
   TARGET_INFO,
   TARGET_INFO_HELP,
 } from "./metric-names.js";
-import { formatLabels, type HistogramFamily, histogramFamilyText } from "./prom-text.js";
+import { HistogramFamilyStore, type HistogramSeries } from "./compact-histogram.js";
+import { formatLabels } from "./prom-text.js";
 import { SeriesTable, sweepIntervalMs } from "./series-table.js";
 import { type ServiceSlot, ServiceSlots } from "./service-slots.js";
 import { durationSeconds, normalizeMethod } from "./span-fields.js";
@@ -56,11 +56,6 @@ export interface PrometheusMetricsOptions {
 
 const K8S_LABELS = K8S_RESOURCE_ATTRIBUTES.map((key) => ({ key, label: promLabelName(key) }));
 
-const HISTOGRAM_LABELS: readonly string[] = [
-  ...Object.values(PROM_LABEL),
-  ...K8S_LABELS.map((l) => l.label),
-];
-
 interface ServiceLabels {
   /** The service part of every series label set, in exposition order. */
   readonly labels: Readonly<Record<string, string>>;
@@ -70,19 +65,38 @@ interface ServiceLabels {
   readonly targetInfoKey: string;
 }
 
-interface Series {
-  readonly labels: Record<string, string>;
-  readonly families: readonly HistogramFamily[];
-  readonly duration: Observer;
-  readonly requestBodySize: Observer;
-  readonly responseBodySize: Observer;
-}
+type KindFamilies = readonly [HistogramFamilyStore, HistogramFamilyStore, HistogramFamilyStore];
 
-type KindFamilies = readonly [HistogramFamily, HistogramFamily, HistogramFamily];
+const DURATION = 0;
+const REQUEST_BODY_SIZE = 1;
+const RESPONSE_BODY_SIZE = 2;
+type HistogramIndex = typeof DURATION | typeof REQUEST_BODY_SIZE | typeof RESPONSE_BODY_SIZE;
+
+/**
+ * One label set: its duration, request size and response size histograms, each created at its
+ * first observation (a client whose request sizes are unknown has no request-size series).
+ */
+class Series {
+  readonly histograms: (HistogramSeries | undefined)[] = [undefined, undefined, undefined];
+
+  constructor(
+    private readonly families: KindFamilies,
+    private readonly labelText: string,
+  ) {}
+
+  observe(index: HistogramIndex, value: number): void {
+    let histogram = this.histograms[index];
+    if (histogram === undefined) {
+      histogram = this.families[index].add(this.labelText);
+      this.histograms[index] = histogram;
+    }
+    histogram.observe(value);
+  }
+}
 
 export class PrometheusMetrics {
   readonly registry = new Registry();
-  readonly #families: HistogramFamily[] = [];
+  readonly #families: HistogramFamilyStore[] = [];
   readonly #byKind: Record<SpanKind, KindFamilies>;
   readonly #targetInfo: Gauge<string>;
   readonly #targetInfoRefs = new Map<string, number>();
@@ -147,9 +161,9 @@ export class PrometheusMetrics {
       series = this.#newSeries(span, slot, method, route);
       this.#series.add(key, now, series);
     }
-    series.duration.observe(durationSeconds(span));
-    if (span.requestBodySize >= 0) series.requestBodySize.observe(span.requestBodySize);
-    if (span.responseBodySize >= 0) series.responseBodySize.observe(span.responseBodySize);
+    series.observe(DURATION, durationSeconds(span));
+    if (span.requestBodySize >= 0) series.observe(REQUEST_BODY_SIZE, span.requestBodySize);
+    if (span.responseBodySize >= 0) series.observe(RESPONSE_BODY_SIZE, span.responseBodySize);
   }
 
   /**
@@ -188,7 +202,7 @@ export class PrometheusMetrics {
   sweep(nowMs: number = this.#now()): number {
     const expired = this.#series.expire(nowMs);
     for (const series of expired) {
-      for (const family of series.families) family.histogram.remove(series.labels);
+      for (const histogram of series.histograms) histogram?.family.remove(histogram);
     }
     for (const slot of this.#services.removeIdle(nowMs - this.#ttlMs)) {
       this.#releaseTargetInfo(slot);
@@ -196,15 +210,11 @@ export class PrometheusMetrics {
     return expired.length;
   }
 
-  /** The Prometheus text of this registry, in chunks; identical to `registry.metrics()`. */
+  /** The Prometheus text, in chunks, laid out as prom-client lays out a registry. */
   async *collect(): AsyncGenerator<string> {
     for (let i = 0; i < this.#families.length; i++) {
       if (i > 0) yield "\n\n";
-      yield* histogramFamilyText(
-        this.#families[i] as HistogramFamily,
-        this.registry,
-        this.#seriesPerChunk,
-      );
+      yield* this.#families[i]!.text(this.#seriesPerChunk);
     }
     yield "\n\n";
     yield await this.registry.getSingleMetricAsString(TARGET_INFO);
@@ -224,20 +234,8 @@ export class PrometheusMetrics {
     ];
   }
 
-  #family(name: HistogramName, buckets: readonly number[]): HistogramFamily {
-    const histogram = new Histogram({
-      name: name.prom,
-      help: name.help,
-      labelNames: HISTOGRAM_LABELS,
-      buckets: [...buckets],
-      registers: [this.registry],
-    });
-    const family: HistogramFamily = {
-      name: name.prom,
-      help: name.help,
-      histogram,
-      labelText: new WeakMap(),
-    };
+  #family(name: HistogramName, buckets: readonly number[]): HistogramFamilyStore {
+    const family = new HistogramFamilyStore(name.prom, name.help, buckets);
     this.#families.push(family);
     return family;
   }
@@ -257,17 +255,7 @@ export class PrometheusMetrics {
       [PROM_LABEL.serverPort]: String(span.serverPort),
       ...slot.state.labels,
     };
-    const families = this.#byKind[span.kind];
-    const text = formatLabels(labels);
-    for (const family of families) family.labelText.set(labels, text);
-    const [duration, requestBodySize, responseBodySize] = families;
-    return {
-      labels,
-      families,
-      duration: directObserver(duration.histogram, labels),
-      requestBodySize: directObserver(requestBodySize.histogram, labels),
-      responseBodySize: directObserver(responseBodySize.histogram, labels),
-    };
+    return new Series(this.#byKind[span.kind], formatLabels(labels));
   }
 
   #serviceLabels(identity: ServiceIdentity): ServiceLabels {

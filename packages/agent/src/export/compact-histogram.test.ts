@@ -15,7 +15,7 @@ const LABEL_SETS = [
 
 async function textOf(family: HistogramFamilyStore, seriesPerChunk: number): Promise<string> {
   let out = "";
-  for await (const chunk of family.text(seriesPerChunk)) out += chunk;
+  for await (const chunk of family.text(seriesPerChunk)) out += chunk.toString();
   return out;
 }
 
@@ -31,7 +31,7 @@ describe("HistogramFamilyStore", () => {
       registers: [registry],
     });
     const family = new HistogramFamilyStore("h_seconds", help, BOUNDS);
-    const series = LABEL_SETS.map((labels) => family.add(formatLabels(labels)));
+    const series = LABEL_SETS.map((labels) => family.add(Buffer.from(formatLabels(labels))));
     for (let round = 0; round < 3; round++) {
       VALUES.forEach((v, i) => {
         const which = (i + round) % LABEL_SETS.length;
@@ -60,8 +60,8 @@ describe("HistogramFamilyStore", () => {
 
   it("forgets a removed series and refuses values that are not finite numbers", async () => {
     const family = new HistogramFamilyStore("h", "h", [1]);
-    const a = family.add('r="a"');
-    const b = family.add('r="b"');
+    const a = family.add(Buffer.from('r="a"'));
+    const b = family.add(Buffer.from('r="b"'));
     a.observe(0.5);
     b.observe(2);
     family.remove(a);

@@ -5,7 +5,7 @@ import { PrometheusMetrics } from "./prometheus-metrics.js";
 
 async function text(metrics: PrometheusMetrics): Promise<string> {
   let out = "";
-  for await (const chunk of metrics.collect()) out += chunk;
+  for await (const chunk of metrics.collect()) out += chunk.toString();
   return out;
 }
 

@@ -81,13 +81,13 @@ class Series {
 
   constructor(
     private readonly families: KindFamilies,
-    private readonly labelText: string,
+    private readonly labels: Buffer,
   ) {}
 
   observe(index: HistogramIndex, value: number): void {
     let histogram = this.histograms[index];
     if (histogram === undefined) {
-      histogram = this.families[index].add(this.labelText);
+      histogram = this.families[index].add(this.labels);
       this.histograms[index] = histogram;
     }
     histogram.observe(value);
@@ -211,7 +211,7 @@ export class PrometheusMetrics {
   }
 
   /** The Prometheus text, in chunks, laid out as prom-client lays out a registry. */
-  async *collect(): AsyncGenerator<string> {
+  async *collect(): AsyncGenerator<string | Buffer> {
     for (let i = 0; i < this.#families.length; i++) {
       if (i > 0) yield "\n\n";
       yield* this.#families[i]!.text(this.#seriesPerChunk);
@@ -255,7 +255,7 @@ export class PrometheusMetrics {
       [PROM_LABEL.serverPort]: String(span.serverPort),
       ...slot.state.labels,
     };
-    return new Series(this.#byKind[span.kind], formatLabels(labels));
+    return new Series(this.#byKind[span.kind], Buffer.from(formatLabels(labels)));
   }
 
   #serviceLabels(identity: ServiceIdentity): ServiceLabels {

@@ -16,7 +16,7 @@ import type { AddressInfo } from "node:net";
 
 /** Something that renders Prometheus text exposition, possibly in several chunks. */
 export interface MetricsSource {
-  collect(): AsyncIterable<string>;
+  collect(): AsyncIterable<string | Buffer>;
 }
 
 export interface Readiness {
@@ -43,7 +43,7 @@ export interface AgentHttpServerOptions {
 /** Content type of the Prometheus text format, as prom-client sends it. */
 export const PROMETHEUS_CONTENT_TYPE = "text/plain; version=0.0.4; charset=utf-8";
 
-async function* concat(sources: readonly MetricsSource[]): AsyncGenerator<string> {
+async function* concat(sources: readonly MetricsSource[]): AsyncGenerator<string | Buffer> {
   for (const source of sources) yield* source.collect();
 }
 
@@ -102,7 +102,7 @@ export class AgentHttpServer {
   /** Streams the sources; a source failing before its first chunk gives a 500. */
   async #scrape(request: IncomingMessage, response: ServerResponse): Promise<void> {
     const iterator = concat(this.#options.sources);
-    let next: IteratorResult<string>;
+    let next: IteratorResult<string | Buffer>;
     try {
       next = await iterator.next();
     } catch {

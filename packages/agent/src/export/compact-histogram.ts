@@ -1,6 +1,6 @@
 /**
  * The application histograms' own storage: one small object per label set, its bucket
- * counts in a Float64Array and its label text formatted once, when the series appears.
+ * counts in a small array and its label text formatted once, when the series appears.
  *
  * prom-client keeps, per label set, a labels object and a bucket map keyed by bound strings:
  * about 3 KB each, and the labels are formatted again at every scrape. With three histograms
@@ -18,8 +18,12 @@ import { escapeText, valueText } from "./prom-text.js";
 
 /** One label set of one histogram. */
 export class HistogramSeries {
-  /** Observations per bucket (not cumulative); the +Inf bucket is `count`. */
-  readonly buckets: Float64Array;
+  /**
+   * Observations per bucket (not cumulative); the +Inf bucket is `count`. A plain array of
+   * small integers lives in the JS heap: a Float64Array per series would be one malloc'ed
+   * backing store each (30,000 of them at 10,000 routes, ~25 MB more RSS).
+   */
+  readonly buckets: number[];
   sum = 0;
   count = 0;
 
@@ -28,7 +32,7 @@ export class HistogramSeries {
     /** `a="x",b="y"` escaped, UTF-8; empty for no labels. Shared by a route's histograms. */
     readonly labels: Buffer,
   ) {
-    this.buckets = new Float64Array(family.bounds.length);
+    this.buckets = new Array<number>(family.bounds.length).fill(0);
   }
 
   /** Adds one value; throws on a value that is not a finite number, as prom-client does. */

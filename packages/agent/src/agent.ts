@@ -1,4 +1,9 @@
-import { HttpCapture, type HttpCaptureOptions } from "@beyla-ts/ebpf-native";
+import {
+  detectPidNamespace,
+  HttpCapture,
+  type HttpCaptureOptions,
+  type PidFilterInfo,
+} from "@beyla-ts/ebpf-native";
 import { type AgentConfig, RouteMatcher, type ServiceSelector } from "@beyla-ts/shared";
 import { ProcessWatcher, type SelectedProcess } from "./discovery/process-watcher.js";
 import { AgentControl } from "./agent-control.js";
@@ -42,10 +47,18 @@ export class Agent {
 
   /** Starts everything; throws (with a cause) when capture cannot start. */
   async start(): Promise<void> {
-    const capture = new HttpCapture(this.captureOptions);
+    // Discovery reads /proc: the kernel programs must use the PIDs of its namespace.
+    const procNamespace = detectPidNamespace();
+    const capture = new HttpCapture({
+      ...this.captureOptions,
+      pidNamespace: this.captureOptions.pidNamespace ?? procNamespace,
+    });
     const attached = capture.open();
     this.capture = capture;
-    this.log.info("eBPF programs attached", { programs: attached.length });
+    this.log.info("eBPF programs attached", {
+      programs: attached.length,
+      ...pidFilterFields(capture.pidFilter()),
+    });
 
     this.exporters = await createExporters(this.config, () => this.ready);
     await this.exporters.start();
@@ -67,7 +80,7 @@ export class Agent {
         selectors: this.config.discovery.services,
         exclude: this.config.discovery.excludeServices,
         pollIntervalMs: this.config.discovery.pollIntervalMs,
-        selfPid: process.pid,
+        selfPid: procNamespace.selfPid,
         maxProcesses: MAX_PROCESSES,
         kube: this.kube,
       },
@@ -93,7 +106,10 @@ export class Agent {
       await this.control.start();
     }
     this.ready = true;
-    this.log.info("agent ready", { instrumented: this.services.size() });
+    this.log.info("agent ready", {
+      instrumented: this.services.size(),
+      ...pidFilterFields(capture.pidFilter()),
+    });
   }
 
   private instrument(p: SelectedProcess): void {
@@ -191,6 +207,16 @@ export class Agent {
     this.capture?.close();
     await this.exporters?.shutdown();
   }
+}
+
+/** Log fields saying which PIDs the kernel programs use (and the namespace's level once known). */
+function pidFilterFields(f: PidFilterInfo): Record<string, unknown> {
+  if (f.mode === "initial") return { pid_filter: f.mode };
+  return {
+    pid_filter: f.mode,
+    pid_namespace: f.ino,
+    pid_namespace_level: f.level ?? "unknown",
+  };
 }
 
 /** True when the selector has a k8s_* criterion (matchable only with Kubernetes metadata). */

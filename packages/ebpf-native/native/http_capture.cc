@@ -7,6 +7,7 @@
 
 #include <cassert>
 #include <cerrno>
+#include <cstdint>
 #include <cstring>
 #include <vector>
 
@@ -47,6 +48,25 @@ uint32_t OptionU32(Napi::Object opts, const char* key, uint32_t fallback) {
   return v.IsNumber() ? v.As<Napi::Number>().Uint32Value() : fallback;
 }
 
+// A non-negative integer given as a number or a bigint; false when it is neither.
+bool OptionU64(Napi::Object opts, const char* key, uint64_t* out) {
+  Napi::Value v = opts.Get(key);
+  if (v.IsBigInt()) {
+    bool lossless = false;
+    *out = v.As<Napi::BigInt>().Uint64Value(&lossless);
+    return lossless;
+  }
+  if (v.IsNumber()) {
+    double d = v.As<Napi::Number>().DoubleValue();
+    if (d < 0 || d > 9007199254740991.0 || d != static_cast<double>(static_cast<uint64_t>(d))) {
+      return false;
+    }
+    *out = static_cast<uint64_t>(d);
+    return true;
+  }
+  return false;
+}
+
 Napi::Error ErrorWithCode(Napi::Env env, const std::string& message, int err,
                           const std::string& log) {
   Napi::Error e = Napi::Error::New(env, message);
@@ -67,16 +87,32 @@ Napi::Function HttpCapture::Define(Napi::Env env) {
                          InstanceMethod("onWakeup", &HttpCapture::OnWakeup),
                          InstanceMethod("rearm", &HttpCapture::Rearm),
                          InstanceMethod("stats", &HttpCapture::Stats),
+                         InstanceMethod("pidFilter", &HttpCapture::PidFilter),
                          InstanceMethod("close", &HttpCapture::Close),
                      });
 }
 
-// new HttpCapture({ ringBytes, maxConnections, wakeupBytes }): validated by the TS layer.
+// new HttpCapture({ ringBytes, maxConnections, wakeupBytes, pidNamespace? }): validated by the
+// TS layer. pidNamespace = { dev, ino }: the nsfs device (kernel dev_t encoding) and inode of
+// the PID namespace to report ids in; absent for the initial namespace (no translation).
 HttpCapture::HttpCapture(const Napi::CallbackInfo& info) : Napi::ObjectWrap<HttpCapture>(info) {
-  Napi::Object opts = info[0].IsObject() ? info[0].As<Napi::Object>() : Napi::Object::New(info.Env());
+  Napi::Env env = info.Env();
+  Napi::Object opts = info[0].IsObject() ? info[0].As<Napi::Object>() : Napi::Object::New(env);
   ring_bytes_ = OptionU32(opts, "ringBytes", 1u << 22);
   max_connections_ = OptionU32(opts, "maxConnections", 16384);
   wakeup_bytes_ = OptionU32(opts, "wakeupBytes", 1u << 16);
+  Napi::Value ns = opts.Get("pidNamespace");
+  if (ns.IsObject()) {
+    Napi::Object o = ns.As<Napi::Object>();
+    // the helper rejects a device that does not fit the kernel's 32-bit dev_t
+    if (!OptionU64(o, "dev", &pidns_dev_) || !OptionU64(o, "ino", &pidns_ino_) ||
+        pidns_dev_ > UINT32_MAX || pidns_ino_ == 0) {
+      Napi::TypeError::New(env, "pidNamespace needs { dev, ino }: a 32-bit dev_t and an inode")
+          .ThrowAsJavaScriptException();
+      return;
+    }
+    pidns_translate_ = true;
+  }
 }
 
 HttpCapture::~HttpCapture() { Release(); }
@@ -106,6 +142,9 @@ Napi::Value HttpCapture::Load(const Napi::CallbackInfo& info) {
     return env.Undefined();
   }
   skel->rodata->wakeup_bytes = wakeup_bytes_;
+  skel->rodata->pidns_translate = pidns_translate_ ? 1 : 0;
+  skel->rodata->pidns_dev = pidns_dev_;
+  skel->rodata->pidns_ino = pidns_ino_;
   bpf_map__set_max_entries(skel->maps.events, ring_bytes_);
   bpf_map__set_max_entries(skel->maps.conns, max_connections_);
   int err;
@@ -248,6 +287,25 @@ Napi::Value HttpCapture::Stats(const Napi::CallbackInfo& info) {
     }
     out.Set(kNames[key], Napi::Number::New(env, static_cast<double>(sum)));
   }
+  return out;
+}
+
+// pidFilter(): which ids the PID filter and the records use. { mode: "initial" } (the kernel's
+// ids as they are) or { mode: "namespace", dev, ino, level } where level is the namespace's
+// nesting level once the programs have seen a task of it (null before).
+Napi::Value HttpCapture::PidFilter(const Napi::CallbackInfo& info) {
+  Napi::Env env = info.Env();
+  if (!CheckOpen(env, true)) return env.Undefined();
+  Napi::Object out = Napi::Object::New(env);
+  if (!skel_->rodata->pidns_translate) {
+    out.Set("mode", "initial");
+    return out;
+  }
+  out.Set("mode", "namespace");
+  out.Set("dev", Napi::Number::New(env, static_cast<double>(skel_->rodata->pidns_dev)));
+  out.Set("ino", Napi::Number::New(env, static_cast<double>(skel_->rodata->pidns_ino)));
+  uint32_t level_plus1 = __atomic_load_n(&skel_->bss->pidns_level_plus1, __ATOMIC_RELAXED);
+  out.Set("level", level_plus1 == 0 ? env.Null() : Napi::Number::New(env, level_plus1 - 1));
   return out;
 }
 

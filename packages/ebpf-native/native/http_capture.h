@@ -1,4 +1,5 @@
-// The HTTP capture programs of one agent: load, attach, PID filter, batch drain, stats, close.
+// The HTTP capture programs of one agent: load, attach, PID filter (and the PID namespace its
+// ids are in), batch drain, stats, close.
 // All state lives in the instance; close() is safe to call twice and use after close throws.
 #pragma once
 #include <napi.h>
@@ -28,6 +29,7 @@ class HttpCapture : public Napi::ObjectWrap<HttpCapture> {
   Napi::Value OnWakeup(const Napi::CallbackInfo& info);
   Napi::Value Rearm(const Napi::CallbackInfo& info);
   Napi::Value Stats(const Napi::CallbackInfo& info);
+  Napi::Value PidFilter(const Napi::CallbackInfo& info);
   Napi::Value Close(const Napi::CallbackInfo& info);
 
   bool CheckOpen(Napi::Env env, bool need_loaded);
@@ -42,6 +44,10 @@ class HttpCapture : public Napi::ObjectWrap<HttpCapture> {
   uint32_t ring_bytes_;
   uint32_t max_connections_;
   uint64_t wakeup_bytes_;
+  // PID namespace to translate ids into; off when the agent is in the initial one.
+  bool pidns_translate_ = false;
+  uint64_t pidns_dev_ = 0;  // kernel dev_t encoding
+  uint64_t pidns_ino_ = 0;
   // The JS buffer being filled by the current Drain() call.
   uint8_t* drain_dst_ = nullptr;
   size_t drain_cap_ = 0;

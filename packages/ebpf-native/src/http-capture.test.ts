@@ -1,6 +1,6 @@
 import assert from "node:assert/strict";
 import { spawn, execFileSync } from "node:child_process";
-import { mkdtempSync, writeFileSync } from "node:fs";
+import { mkdtempSync, readdirSync, readFileSync, statSync, writeFileSync } from "node:fs";
 import { connect, createServer } from "node:net";
 import { tmpdir } from "node:os";
 import { join } from "node:path";
@@ -8,7 +8,7 @@ import { after, before, describe, it } from "node:test";
 import { BEYLA_ROLE_SERVER, type HttpEventRecord } from "./event-layout.generated.js";
 import { HttpCapture } from "./http-capture.js";
 
-// Needs: root (or CAP_BPF + CAP_PERFMON), kernel BTF, syscall tracepoints, python3.
+// Needs: root (or CAP_BPF + CAP_PERFMON), kernel BTF, syscall tracepoints, python3, unshare.
 
 function freePort(): Promise<number> {
   return new Promise((resolve) => {
@@ -138,5 +138,98 @@ describe("HttpCapture on this kernel", () => {
       () => new HttpCapture({ ringBytes: 3000 }),
       /ringBytes must be a power of two >= 4096, got 3000/,
     );
+  });
+});
+
+/** The pid (in our /proc) of the only child of `parent`. */
+function childOf(parent: number): number {
+  const children = readdirSync("/proc").filter((d) => {
+    if (!/^\d+$/.test(d)) return false;
+    try {
+      return new RegExp(`^PPid:\\s+${parent}$`, "m").test(
+        readFileSync(`/proc/${d}/status`, "utf8"),
+      );
+    } catch {
+      return false;
+    }
+  });
+  assert.equal(children.length, 1, `one child of ${parent}: ${children.join(",")}`);
+  return Number(children[0]);
+}
+
+describe("HttpCapture with the ids of another PID namespace", () => {
+  const seen: Seen[] = [];
+  const tids = new Set<number>();
+  let capture: HttpCapture;
+  let inside: ReturnType<typeof spawn>;
+  let outside: ReturnType<typeof spawn>;
+  let insidePort: number;
+  let outsidePort: number;
+
+  before(async () => {
+    const dir = mkdtempSync(join(tmpdir(), "beyla-capture-ns-"));
+    writeFileSync(join(dir, "hello.txt"), "hello world\n");
+    insidePort = await freePort();
+    outsidePort = await freePort();
+    const serve = (port: number) => ["-m", "http.server", String(port), "--bind", "127.0.0.1"];
+    // python is pid 1 of a new PID namespace; the other server stays in ours
+    inside = spawn(
+      "unshare",
+      ["--pid", "--fork", "--mount-proc", "--kill-child", "python3", ...serve(insidePort)],
+      { cwd: dir, stdio: "ignore" },
+    );
+    outside = spawn("python3", serve(outsidePort), { cwd: dir, stdio: "ignore" });
+    await waitForPort(insidePort);
+    await waitForPort(outsidePort);
+    const hostPid = childOf(inside.pid!);
+    const ns = statSync(`/proc/${hostPid}/ns/pid`, { bigint: true });
+    capture = new HttpCapture({ drainIntervalMs: 20, pidNamespace: { dev: ns.dev, ino: ns.ino } });
+    capture.open();
+    capture.select(1); // the inside server, as its namespace calls it
+    capture.select(outside.pid!); // a pid of our namespace: not a process of that one
+    capture.start((r) => {
+      seen.push(copy(r));
+      tids.add(r.tid);
+    });
+  });
+
+  after(() => {
+    capture?.close();
+    // unshare waits for its child, which ignores SIGTERM as the init of its namespace;
+    // --kill-child passes SIGKILL on to it
+    inside?.kill("SIGKILL");
+    outside?.kill();
+  });
+
+  it("selects and reports processes by their pid in that namespace only", async () => {
+    const filter = capture.pidFilter();
+    assert.equal(filter.mode, "namespace");
+    for (let i = 0; i < 3; i++) {
+      execFileSync("curl", ["-s", "-o", "/dev/null", `http://127.0.0.1:${insidePort}/hello.txt`]);
+    }
+    execFileSync("curl", ["-s", "-o", "/dev/null", `http://127.0.0.1:${outsidePort}/hello.txt`]);
+    execFileSync("curl", ["-s", "-o", "/dev/null", `http://127.0.0.1:${outsidePort}/missing`]);
+    await new Promise((r) => setTimeout(r, 200));
+    capture.drain();
+    assert.equal(seen.length, 3);
+    for (const r of seen) {
+      assert.equal(r.pid, 1);
+      assert.equal(r.localPort, insidePort);
+      assert.equal(r.status, 200);
+      assert.equal(r.head, "GET /hello.txt HTTP/1.1");
+    }
+    // http.server answers each request on a new thread: thread ids of that namespace too
+    assert.equal(tids.has(1), false);
+    assert.equal(tids.size, 3);
+    assert.equal(capture.stats().events, 3);
+    assert.equal(capture.stats().unanswered, 0);
+    const ns = statSync(`/proc/${childOf(inside.pid!)}/ns/pid`);
+    const after = capture.pidFilter();
+    assert.equal(after.mode, "namespace");
+    assert.equal(after.mode === "namespace" && after.dev, ns.dev);
+    assert.equal(after.mode === "namespace" && after.ino, ns.ino);
+    // learnt from the server's first system call; a namespace below ours: 1 or more
+    const level = after.mode === "namespace" ? after.level : null;
+    assert.equal(Number.isInteger(level) && level! >= 1, true, `level ${level}`);
   });
 });

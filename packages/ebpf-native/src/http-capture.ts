@@ -9,9 +9,17 @@ import { missingForHttpCapture } from "./features.js";
 import {
   type AttachResult,
   type KernelStats,
+  type NativeCaptureOptions,
   nativeModule,
   type NativeHttpCapture,
+  type PidFilterInfo,
 } from "./native-binding.js";
+import {
+  detectPidNamespace,
+  INITIAL_PID_NAMESPACE_INO,
+  kernelDevFromStatDev,
+  type PidNamespace,
+} from "./pid-namespace.js";
 
 export interface HttpCaptureOptions {
   /** Ring buffer size in bytes: a power of two, at least one page. Default 4 MiB. */
@@ -24,11 +32,19 @@ export interface HttpCaptureOptions {
   drainIntervalMs?: number;
   /** Drain buffer size in bytes. Default 1 MiB. */
   batchBytes?: number;
+  /**
+   * The PID namespace whose ids `select()` takes and the records carry (dev and inode as
+   * stat() reports its nsfs file). Default: the namespace of this process's /proc
+   * (detectPidNamespace()). Outside the initial namespace the kernel programs translate ids.
+   */
+  pidNamespace?: PidNamespace;
 }
 
 export type HttpRecordHandler = (record: HttpEventRecord) => void;
 
-const DEFAULTS = {
+type SizeOptions = Required<Omit<HttpCaptureOptions, "pidNamespace">>;
+
+const DEFAULTS: SizeOptions = {
   ringBytes: 1 << 22,
   maxConnections: 16384,
   wakeupBytes: 1 << 16,
@@ -36,7 +52,7 @@ const DEFAULTS = {
   batchBytes: 1 << 20,
 };
 
-function checkOptions(o: Required<HttpCaptureOptions>): void {
+function checkOptions(o: SizeOptions): void {
   const isPow2 = (n: number) => Number.isInteger(n) && n > 0 && (n & (n - 1)) === 0;
   if (!isPow2(o.ringBytes) || o.ringBytes < 4096) {
     throw new RangeError(`ringBytes must be a power of two >= 4096, got ${o.ringBytes}`);
@@ -58,7 +74,8 @@ function checkOptions(o: Required<HttpCaptureOptions>): void {
  * in batches (one N-API call each) when the kernel wakes us and on a timer.
  */
 export class HttpCapture {
-  private readonly options: Required<HttpCaptureOptions>;
+  private readonly options: SizeOptions;
+  private readonly pidNamespace: PidNamespace | undefined;
   private native: NativeHttpCapture | undefined;
   private timer: NodeJS.Timeout | undefined;
   private readonly batch: Uint8Array;
@@ -68,8 +85,10 @@ export class HttpCapture {
   private malformed = 0;
 
   constructor(options: HttpCaptureOptions = {}) {
-    this.options = { ...DEFAULTS, ...options };
+    const { pidNamespace, ...sizes } = options;
+    this.options = { ...DEFAULTS, ...sizes };
     checkOptions(this.options);
+    this.pidNamespace = pidNamespace;
     this.batch = new Uint8Array(this.options.batchBytes);
     this.view = new DataView(this.batch.buffer);
   }
@@ -81,11 +100,19 @@ export class HttpCapture {
     if (missing.length > 0) {
       throw new BpfNotSupportedError(missing);
     }
-    const native = new mod.HttpCapture({
+    const nativeOptions: NativeCaptureOptions = {
       ringBytes: this.options.ringBytes,
       maxConnections: this.options.maxConnections,
       wakeupBytes: this.options.wakeupBytes,
-    });
+    };
+    const ns = this.pidNamespace ?? detectPidNamespace();
+    if (ns.ino !== INITIAL_PID_NAMESPACE_INO) {
+      nativeOptions.pidNamespace = {
+        dev: Number(kernelDevFromStatDev(ns.dev)),
+        ino: Number(ns.ino),
+      };
+    }
+    const native = new mod.HttpCapture(nativeOptions);
     try {
       native.load();
     } catch (cause) {
@@ -167,6 +194,11 @@ export class HttpCapture {
   /** Kernel counters, plus records of an unknown type seen here. */
   stats(): KernelStats & { unknownRecords: number } {
     return { ...this.requireOpen().stats(), unknownRecords: this.malformed };
+  }
+
+  /** Which ids the PID filter and the records use (the PID namespace, if translated). */
+  pidFilter(): PidFilterInfo {
+    return this.requireOpen().pidFilter();
   }
 
   /** Detaches and frees everything. Safe to call twice. */

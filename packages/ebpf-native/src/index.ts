@@ -2,7 +2,13 @@ export { HttpCapture } from "./http-capture.js";
 export type { HttpCaptureOptions, HttpRecordHandler } from "./http-capture.js";
 export { BpfLoadError, BpfNotSupportedError } from "./errors.js";
 export { probeKernelFeatures, missingForHttpCapture } from "./features.js";
-export type { KernelFeatures, KernelStats, AttachResult } from "./native-binding.js";
+export type { KernelFeatures, KernelStats, AttachResult, PidFilterInfo } from "./native-binding.js";
+export {
+  detectPidNamespace,
+  INITIAL_PID_NAMESPACE_INO,
+  kernelDevFromStatDev,
+} from "./pid-namespace.js";
+export type { DetectedPidNamespace, PidNamespace } from "./pid-namespace.js";
 export {
   BEYLA_END_BY_CHUNKED,
   BEYLA_END_BY_CLOSE,

@@ -26,13 +26,24 @@ export interface NativeHttpCapture {
   onWakeup(callback: () => void): void;
   rearm(): void;
   stats(): KernelStats;
+  pidFilter(): PidFilterInfo;
   close(): void;
 }
+
+/**
+ * Which ids the PID filter and the records use: the kernel's own (`initial`), or those of a
+ * PID namespace (nsfs device in the kernel's encoding, inode, and its nesting level once the
+ * programs have seen one of its tasks).
+ */
+export type PidFilterInfo =
+  { mode: "initial" } | { mode: "namespace"; dev: number; ino: number; level: number | null };
 
 export interface NativeCaptureOptions {
   ringBytes: number;
   maxConnections: number;
   wakeupBytes: number;
+  /** Absent: the initial PID namespace, ids are not translated. */
+  pidNamespace?: { dev: number; ino: number };
 }
 
 /** Each value is true, or a sentence saying why the feature is unavailable. */

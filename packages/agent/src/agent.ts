@@ -66,7 +66,11 @@ export class Agent {
     const pipeline = new HttpPipeline(this.services, new RouteMatcher(this.config.routes), [
       this.exporters,
     ]);
-    capture.start((record) => pipeline.handle(record));
+    capture.start(
+      (record) => pipeline.handle(record),
+      // A process started listening: discovery looks at it now, not at its next poll.
+      (listen) => this.watcher?.examine(listen.pid),
+    );
     this.startStats(pipeline);
 
     this.kube = await startKubeMetadata({

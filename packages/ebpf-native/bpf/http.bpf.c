@@ -148,12 +148,39 @@ int enter_close(sys_enter_ctx *ctx) {
   return 0;
 }
 
-/* The socket reached TCP_CLOSE (reset, or closed by a path we do not trace). */
+/*
+ * A process started listening (listen() runs in its context): tell discovery, for any
+ * process, since discovery is what decides whether it is selected.
+ */
+static __always_inline void report_listen(struct trace_event_raw_inet_sock_set_state *ctx) {
+  __u64 pid_tgid = agent_pid_tgid();
+  if (!pid_tgid) {
+    return; /* not visible in the agent's namespace */
+  }
+  struct beyla_listen_event ev = {
+      .type = BEYLA_EVENT_LISTEN,
+      .family = (__u8)ctx->family,
+      .port = ctx->sport,
+      .pid = pid_tgid >> 32,
+  };
+  if (bpf_ringbuf_output(&events, &ev, sizeof(ev), BPF_RB_FORCE_WAKEUP) != 0) {
+    count_stat(BEYLA_STAT_RINGBUF_DROPS);
+  }
+}
+
+/*
+ * The socket reached TCP_CLOSE (reset, or closed by a path we do not trace), or started
+ * listening.
+ */
 SEC("tracepoint/sock/inet_sock_set_state")
 int sock_set_state(struct trace_event_raw_inet_sock_set_state *ctx) {
-  if (ctx->newstate != BEYLA_TCP_CLOSE || ctx->protocol != BEYLA_IPPROTO_TCP) {
+  if (ctx->protocol != BEYLA_IPPROTO_TCP) {
     return 0;
   }
-  tcp_closed((__u64)ctx->skaddr);
+  if (ctx->newstate == BEYLA_TCP_LISTEN) {
+    report_listen(ctx);
+  } else if (ctx->newstate == BEYLA_TCP_CLOSE) {
+    tcp_closed((__u64)ctx->skaddr);
+  }
   return 0;
 }

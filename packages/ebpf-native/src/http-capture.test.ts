@@ -5,7 +5,11 @@ import { connect, createServer } from "node:net";
 import { tmpdir } from "node:os";
 import { join } from "node:path";
 import { after, before, describe, it } from "node:test";
-import { BEYLA_ROLE_SERVER, type HttpEventRecord } from "./event-layout.generated.js";
+import {
+  BEYLA_ROLE_SERVER,
+  type HttpEventRecord,
+  type ListenEventRecord,
+} from "./event-layout.generated.js";
 import { HttpCapture } from "./http-capture.js";
 
 // Needs: root (or CAP_BPF + CAP_PERFMON), kernel BTF, syscall tracepoints, python3, unshare.
@@ -69,8 +73,10 @@ function copy(r: HttpEventRecord): Seen {
 }
 
 describe("HttpCapture on this kernel", () => {
-  const capture = new HttpCapture({ drainIntervalMs: 20 });
+  // A long drain interval: a listen event must arrive through the kernel's wakeup.
+  const capture = new HttpCapture({ drainIntervalMs: 60_000 });
   const seen: Seen[] = [];
+  const listens: ListenEventRecord[] = [];
   let server: ReturnType<typeof spawn>;
   let port: number;
 
@@ -85,7 +91,10 @@ describe("HttpCapture on this kernel", () => {
     await waitForPort(port);
     capture.open();
     capture.select(server.pid!);
-    capture.start((r) => seen.push(copy(r)));
+    capture.start(
+      (r) => seen.push(copy(r)),
+      (l) => listens.push({ ...l }),
+    );
   });
 
   after(() => {
@@ -114,6 +123,25 @@ describe("HttpCapture on this kernel", () => {
     assert.equal(missing!.head, "GET /missing HTTP/1.1");
     assert.equal(capture.stats().ringbufDrops, 0);
     assert.equal(capture.stats().events, 2);
+  });
+
+  it("reports a listen() of any process, selected or not, at once", async () => {
+    const listenPort = await freePort();
+    const script = `import socket,time
+s=socket.socket()
+s.bind(("127.0.0.1",${listenPort}))
+s.listen()
+time.sleep(30)`;
+    const child = spawn("python3", ["-c", script], { stdio: "ignore" });
+    try {
+      const mine = () => listens.filter((l) => l.pid === child.pid);
+      for (let i = 0; i < 100 && mine().length === 0; i++) {
+        await new Promise((r) => setTimeout(r, 20));
+      }
+      assert.deepEqual(mine(), [{ type: 2, family: 2, port: listenPort, pid: child.pid }]);
+    } finally {
+      child.kill();
+    }
   });
 
   it("sees nothing once the process is no longer selected", async () => {

@@ -1,9 +1,13 @@
 import { BpfLoadError, BpfNotSupportedError, permissionHint } from "./errors.js";
 import {
   BEYLA_EVENT_HTTP,
+  BEYLA_EVENT_LISTEN,
   decodeHttpEvent,
+  decodeListenEvent,
   emptyHttpEvent,
+  emptyListenEvent,
   type HttpEventRecord,
+  type ListenEventRecord,
 } from "./event-layout.generated.js";
 import { missingForHttpCapture } from "./features.js";
 import {
@@ -41,6 +45,8 @@ export interface HttpCaptureOptions {
 }
 
 export type HttpRecordHandler = (record: HttpEventRecord) => void;
+/** Told when a process (selected or not) starts listening on a TCP port. */
+export type ListenHandler = (event: ListenEventRecord) => void;
 
 type SizeOptions = Required<Omit<HttpCaptureOptions, "pidNamespace">>;
 
@@ -81,7 +87,9 @@ export class HttpCapture {
   private readonly batch: Uint8Array;
   private readonly view: DataView;
   private readonly record = emptyHttpEvent();
+  private readonly listenRecord = emptyListenEvent();
   private handler: HttpRecordHandler = () => {};
+  private listenHandler: ListenHandler = () => {};
   private malformed = 0;
 
   constructor(options: HttpCaptureOptions = {}) {
@@ -147,10 +155,14 @@ export class HttpCapture {
     this.requireOpen().removePid(pid);
   }
 
-  /** Starts delivering records to `handler`: on kernel wakeups and every drainIntervalMs. */
-  start(handler: HttpRecordHandler): void {
+  /**
+   * Starts delivering records to `handler`, and listen events to `onListen`: on kernel
+   * wakeups and every drainIntervalMs.
+   */
+  start(handler: HttpRecordHandler, onListen?: ListenHandler): void {
     const native = this.requireOpen();
     this.handler = handler;
+    if (onListen) this.listenHandler = onListen;
     native.onWakeup(() => this.drain());
     this.timer = setInterval(() => this.drain(), this.options.drainIntervalMs);
     this.timer.unref();
@@ -176,7 +188,12 @@ export class HttpCapture {
       const length = this.view.getUint32(offset, true);
       const start = offset + 4;
       offset += (4 + length + 7) & ~7;
-      if (this.view.getUint8(start) !== BEYLA_EVENT_HTTP) {
+      const type = this.view.getUint8(start);
+      if (type === BEYLA_EVENT_LISTEN) {
+        this.deliverListen(start);
+        continue;
+      }
+      if (type !== BEYLA_EVENT_HTTP) {
         this.malformed++;
         continue;
       }
@@ -189,6 +206,14 @@ export class HttpCapture {
       count++;
     }
     return count;
+  }
+
+  private deliverListen(start: number): void {
+    try {
+      this.listenHandler(decodeListenEvent(this.view, start, this.listenRecord));
+    } catch {
+      // as for HTTP records: a failing consumer must not stop the drain
+    }
   }
 
   /** Kernel counters, plus records of an unknown type seen here. */

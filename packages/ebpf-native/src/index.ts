@@ -1,5 +1,5 @@
 export { HttpCapture } from "./http-capture.js";
-export type { HttpCaptureOptions, HttpRecordHandler } from "./http-capture.js";
+export type { HttpCaptureOptions, HttpRecordHandler, ListenHandler } from "./http-capture.js";
 export { BpfLoadError, BpfNotSupportedError } from "./errors.js";
 export { probeKernelFeatures, missingForHttpCapture } from "./features.js";
 export type { KernelFeatures, KernelStats, AttachResult, PidFilterInfo } from "./native-binding.js";
@@ -18,4 +18,4 @@ export {
   BEYLA_ROLE_SERVER,
   HTTP_EVENT_SIZE,
 } from "./event-layout.generated.js";
-export type { HttpEventRecord } from "./event-layout.generated.js";
+export type { HttpEventRecord, ListenEventRecord } from "./event-layout.generated.js";

@@ -1,7 +1,9 @@
 import assert from "node:assert/strict";
 import { type ChildProcess, spawn } from "node:child_process";
+import { readFileSync } from "node:fs";
 import { after, describe, it } from "node:test";
-import { Regex, type ServiceSelector } from "@beyla-ts/shared";
+import { createServer } from "node:net";
+import { PortRanges, Regex, type ServiceSelector } from "@beyla-ts/shared";
 import type { CgroupContainer } from "../kube/cgroup.js";
 import type { KubeLookup, KubeProcess } from "../kube/kube-metadata.js";
 import { ProcessWatcher, type SelectedProcess } from "./process-watcher.js";
@@ -200,3 +202,81 @@ describe("ProcessWatcher with Kubernetes metadata", () => {
     assert.equal(added.filter((p) => p.pid === pid).length, 0);
   });
 });
+
+function freePort(): Promise<number> {
+  return new Promise((resolve) => {
+    const s = createServer().listen(0, "127.0.0.1", () => {
+      const port = (s.address() as { port: number }).port;
+      s.close(() => resolve(port));
+    });
+  });
+}
+
+/** A real process that starts listening on `port` after `delayS` seconds. */
+function lateListener(port: number, delayS: number): number {
+  const script = `import socket,time
+time.sleep(${delayS})
+s=socket.socket()
+s.bind(("127.0.0.1",${port}))
+s.listen()
+time.sleep(30)`;
+  const c = spawn("python3", ["-c", script], { stdio: "ignore" });
+  children.push(c);
+  return c.pid!;
+}
+
+async function until(what: string, check: () => boolean, timeoutMs = 5000): Promise<void> {
+  for (const t0 = Date.now(); !check();) {
+    if (Date.now() - t0 > timeoutMs) assert.fail(`${what}: not within ${timeoutMs} ms`);
+    await new Promise((r) => setTimeout(r, 10));
+  }
+}
+
+describe("ProcessWatcher hints from the kernel", () => {
+  it("selects a process by port as soon as it is told it listens, not at the next poll", async () => {
+    const port = await freePort();
+    const pid = lateListener(port, 0.3);
+    const selectors = [{ openPorts: PortRanges.parse(String(port), "open_port") }];
+    const { w, added } = watcher(selectors, fakeKube(new Map(), new Map()));
+    await w.start(); // the one scan before the 60 s poll: not listening yet
+    assert.equal(added.length, 0);
+    const listening = () => {
+      try {
+        return readFileSync(`/proc/${pid}/net/tcp`, "utf8").includes(
+          `:${hex4(port)} 00000000:0000 0A`,
+        );
+      } catch {
+        return false;
+      }
+    };
+    await until("the listener to listen", listening);
+    w.examine(pid);
+    await until("the listener to be selected", () => added.length === 1, 2000);
+    w.stop();
+    assert.equal(added[0]!.pid, pid);
+    assert.deepEqual(added[0]!.openPorts, [port]);
+  });
+
+  it("ignores hints before start, for the agent itself and for selected processes", async () => {
+    const { w, added } = watcher([{ exePath: SLEEP }], fakeKube(new Map(), new Map()));
+    const pid = sleeper();
+    w.examine(pid); // not started: ignored
+    await new Promise((r) => setTimeout(r, 50));
+    assert.equal(added.length, 0);
+    await w.start();
+    assert.equal(added.filter((p) => p.pid === pid).length, 1);
+    w.examine(pid); // already selected
+    w.examine(process.pid); // the agent
+    await new Promise((r) => setTimeout(r, 50));
+    w.stop();
+    assert.equal(added.filter((p) => p.pid === pid).length, 1);
+    assert.equal(
+      added.some((p) => p.pid === process.pid),
+      false,
+    );
+  });
+});
+
+function hex4(port: number): string {
+  return port.toString(16).toUpperCase().padStart(4, "0");
+}

@@ -71,6 +71,8 @@ interface NetnsSockets {
 
 const DEFAULT_KUBE_PENDING_MS = 10_000;
 const YIELD_EVERY_PIDS = 256;
+/** Processes waiting to be examined on a kernel hint; more are dropped (the next scan finds them). */
+const MAX_HINTS = 1024;
 
 const yieldToEventLoop = () => new Promise<void>((resolve) => setImmediate(resolve));
 
@@ -91,8 +93,14 @@ export class ProcessWatcher {
   private generation = 0;
   private kubeGeneration = 0;
   private rescan = false;
+  /** Scans and hint passes share the state above: each runs after the ones before it. */
+  private busy: Promise<void> = Promise.resolve();
+  private readonly hinted = new Set<number>();
+  private hintPass: Promise<void> | undefined;
   /** Processes that matched but were not selected because maxProcesses was reached. */
   overLimit = 0;
+  /** Hints dropped because MAX_HINTS were already waiting. */
+  hintsDropped = 0;
 
   constructor(
     private readonly options: ProcessWatcherOptions,
@@ -120,7 +128,7 @@ export class ProcessWatcher {
 
   /** One pass over /proc. Concurrent calls share the pass in progress. */
   scan(): Promise<void> {
-    this.scanning ??= this.scanOnce()
+    this.scanning ??= this.serialized(() => this.scanOnce())
       .catch((e: unknown) => this.events.error(new Error("scan /proc", { cause: e })))
       .finally(() => {
         this.scanning = undefined;
@@ -130,6 +138,60 @@ export class ProcessWatcher {
         }
       });
     return this.scanning;
+  }
+
+  /**
+   * The kernel saw `pid` start listening on a TCP port: that process is examined now instead
+   * of at the next poll, so a new server's first requests are captured. Only that process and
+   * its network namespace are read.
+   */
+  examine(pid: number): void {
+    if (!this.timer || this.selected.has(pid) || pid === this.options.selfPid) return;
+    if (this.hinted.size >= MAX_HINTS) {
+      this.hintsDropped++;
+      return;
+    }
+    this.hinted.add(pid);
+    this.hintPass ??= this.serialized(() => this.examineHinted())
+      .catch((e: unknown) => this.events.error(new Error("examine process", { cause: e })))
+      .finally(() => {
+        this.hintPass = undefined;
+        const waiting = [...this.hinted];
+        this.hinted.clear();
+        for (const next of waiting) this.examine(next);
+      });
+  }
+
+  /** Runs `work` after every scan or hint pass started before it. */
+  private serialized(work: () => Promise<void>): Promise<void> {
+    const run = this.busy.then(work);
+    this.busy = run.catch(() => undefined);
+    return run;
+  }
+
+  private async examineHinted(): Promise<void> {
+    const pids = [...this.hinted];
+    this.hinted.clear();
+    for (const pid of pids) {
+      if (this.selected.has(pid)) continue;
+      if (this.needPorts) this.refreshNetnsOf(pid);
+      const known = this.known.get(pid);
+      if (known) known.checkedGeneration = -1; // read its sockets again
+      await this.consider(pid);
+    }
+  }
+
+  /** The listening sockets of `pid`'s network namespace, read again. */
+  private refreshNetnsOf(pid: number): void {
+    const netns = this.known.get(pid)?.netns ?? readNetns(pid);
+    if (netns === "") return;
+    const inodes = listeningSocketsOf(pid);
+    const previous = this.netnsSockets.get(netns);
+    const grew = !previous || [...inodes.keys()].some((i) => !previous.inodes.has(i));
+    this.netnsSockets.set(netns, {
+      inodes,
+      generation: grew ? ++this.generation : previous.generation,
+    });
   }
 
   /**
@@ -260,6 +322,7 @@ export class ProcessWatcher {
   }
 
   private async consider(pid: number): Promise<void> {
+    if (this.selected.has(pid)) return;
     const known = await this.identify(pid);
     if (!known || known.exePath === "") return;
     const sockets = this.netnsSockets.get(known.netns);

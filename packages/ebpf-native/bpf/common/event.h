@@ -9,6 +9,7 @@
 #define BEYLA_EVENT_H
 
 #define BEYLA_EVENT_HTTP 1
+#define BEYLA_EVENT_LISTEN 2
 
 #define BEYLA_ROLE_SERVER 1
 #define BEYLA_ROLE_CLIENT 2
@@ -43,6 +44,18 @@ struct beyla_http_event {
   __u8 local_addr[16]; /* IPv4: first 4 bytes */
   __u8 remote_addr[16];
   __u8 request_head[BEYLA_REQUEST_HEAD_LEN]; /* first bytes of the request */
+};
+
+/*
+ * A TCP socket of any process (selected or not) started listening. Discovery looks at that
+ * process at once instead of at its next /proc scan, so a new server's first requests are
+ * captured. Rare (one per listen()), so it is submitted with a wakeup.
+ */
+struct beyla_listen_event {
+  __u8 type; /* BEYLA_EVENT_LISTEN */
+  __u8 family; /* AF_INET (2) or AF_INET6 (10) */
+  __u16 port; /* local port */
+  __u32 pid; /* thread group id, in the agent's PID namespace */
 };
 
 /* Counters in the per-CPU `stats` array, by index. */

@@ -99,20 +99,20 @@ static __always_inline __u64 ns_pid_tgid(void) {
   }
 }
 
+/* The current pid_tgid in the agent's namespace (0: not visible there), selected or not. */
+static __always_inline __u64 agent_pid_tgid(void) {
+  return pidns_translate ? ns_pid_tgid() : bpf_get_current_pid_tgid();
+}
+
 /*
  * Returns the current pid_tgid (in the agent's namespace) when its process is selected, 0
  * otherwise. pidns_translate is a constant for the verifier: in the initial namespace only
  * the first branch remains.
  */
 static __always_inline __u64 selected_pid_tgid(void) {
-  __u64 pid_tgid;
-  if (!pidns_translate) {
-    pid_tgid = bpf_get_current_pid_tgid();
-  } else {
-    pid_tgid = ns_pid_tgid();
-    if (!pid_tgid) {
-      return 0; /* not visible in the agent's namespace */
-    }
+  __u64 pid_tgid = agent_pid_tgid();
+  if (!pid_tgid) {
+    return 0; /* not visible in the agent's namespace */
   }
   __u32 tgid = pid_tgid >> 32;
   if (!bpf_map_lookup_elem(&selected_pids, &tgid)) {

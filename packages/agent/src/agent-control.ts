@@ -33,11 +33,11 @@ export class AgentControl {
   /** Listens, then pulls the set in force from the operator (failure is logged, not fatal). */
   async start(): Promise<number> {
     const { config, kubeEnv, log } = this.options;
-    // Loaded on demand: @kubernetes/client-node and fastify are heavy (kube/kube-config-source.ts).
-    const { loadKubeConfig } = await import("./kube/kube-client.js");
+    // Loaded on demand: fastify is heavy, and so is @kubernetes/client-node when
+    // kube/open-kube-api.ts needs it.
+    const { openKubeApi } = await import("./kube/open-kube-api.js");
     const { ControlServer } = await import("./control/control-server.js");
-    const { kubeTokenReview } = await import("./control/token-review.js");
-    const kube = loadKubeConfig(kubeEnv);
+    const kube = await openKubeApi(kubeEnv);
     if (!kube) {
       throw new Error(
         "BEYLA_CONTROL_PORT is set but no Kubernetes API connection is configured: the control endpoint checks the operator's token with a TokenReview",
@@ -49,7 +49,7 @@ export class AgentControl {
         ? { tls: { certFile: config.tlsCertFile, keyFile: config.tlsKeyFile } }
         : {}),
       node: resolveNodeName(kubeEnv.nodeName),
-      review: kubeTokenReview(kube.config, [config.audience]),
+      review: kube.tokenReview([config.audience]),
       allowedUsername: config.operatorUsername,
       apply: (_set, resources) => this.apply(resources),
       selected: () => this.selected(),

@@ -6,8 +6,9 @@
 import type { KubernetesConfig } from "@beyla-ts/shared";
 import type { Logger } from "../logger.js";
 import { type ClusterNameSources, cloudProbes, detectClusterName } from "./cluster-name.js";
-import { findKubeConfigSource, type KubeEnvironment } from "./kube-config-source.js";
+import type { KubeEnvironment } from "./kube-config-source.js";
 import { KubeMetadata } from "./kube-metadata.js";
+import { openKubeApi } from "./open-kube-api.js";
 import { resolveNodeName } from "./node-name.js";
 import { OwnerResolver } from "./owners.js";
 import { PodInformer } from "./pod-informer.js";
@@ -37,18 +38,9 @@ export async function startKubeMetadata(opts: StartKubeOptions): Promise<KubeMet
   if (config.enable === false) return undefined;
   const required = config.enable === true;
   const why = "no KUBECONFIG, ~/.kube/config or in-cluster service account";
-  if (!findKubeConfigSource(env)) {
-    if (required) {
-      throw new KubeUnavailableError(`attributes.kubernetes.enable is true, but there is ${why}`);
-    }
-    log.info("Kubernetes metadata off (autodetect)", { reason: why });
-    return undefined;
-  }
-  // Loaded only now: the client library is most of an idle agent's memory (kube-config-source.ts).
-  const { KubeClient, loadKubeConfig } = await import("./kube-client.js");
   let loaded;
   try {
-    loaded = loadKubeConfig(env);
+    loaded = await openKubeApi(env);
   } catch (e) {
     if (required) throw e;
     log.warn("Kubernetes metadata off: bad kubeconfig", { error: e });
@@ -61,7 +53,7 @@ export async function startKubeMetadata(opts: StartKubeOptions): Promise<KubeMet
     log.info("Kubernetes metadata off (autodetect)", { reason: why });
     return undefined;
   }
-  const client = new KubeClient(loaded.config);
+  const client = loaded.api;
   try {
     const version = await client.serverVersion(opts.connectTimeoutMs ?? 3000);
     log.info("Kubernetes API reachable", { server: loaded.server, version, via: loaded.source });

@@ -3,7 +3,7 @@ import { request as httpRequest, type IncomingMessage } from "node:http";
 import { request as httpsRequest } from "node:https";
 
 export interface JsonRequest {
-  method: "GET" | "PUT";
+  method: "GET" | "PUT" | "POST";
   url: string;
   body?: unknown;
   token?: string;
@@ -11,6 +11,9 @@ export interface JsonRequest {
   ca?: string | Buffer;
   /** Accept any server certificate: only when explicitly configured. */
   insecureSkipVerify?: boolean;
+  /** PEM client certificate and key (TLS client authentication). */
+  cert?: string | Buffer;
+  key?: string | Buffer;
   timeoutMs: number;
   /** Answers larger than this are refused. Default 16 MiB. */
   maxBytes?: number;
@@ -62,7 +65,13 @@ export function requestJson(req: JsonRequest): Promise<JsonResponse> {
       url.protocol === "https:"
         ? httpsRequest(
             url,
-            { ...options, ca: req.ca, rejectUnauthorized: req.insecureSkipVerify !== true },
+            {
+              ...options,
+              ca: req.ca,
+              cert: req.cert,
+              key: req.key,
+              rejectUnauthorized: req.insecureSkipVerify !== true,
+            },
             onResponse,
           )
         : httpRequest(url, options, onResponse);

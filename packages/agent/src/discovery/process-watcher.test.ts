@@ -47,6 +47,7 @@ function watcher(
 ) {
   const added: SelectedProcess[] = [];
   const updated: SelectedProcess[] = [];
+  const removed: SelectedProcess[] = [];
   const w = new ProcessWatcher(
     {
       selectors,
@@ -60,12 +61,12 @@ function watcher(
     },
     {
       added: (p) => added.push(p),
-      removed: () => {},
+      removed: (p) => removed.push(p),
       updated: (p) => updated.push(p),
       error: (e) => assert.fail(e),
     },
   );
-  return { w, added, updated };
+  return { w, added, updated, removed };
 }
 
 const re = (s: string) => Regex.compile(s);
@@ -158,6 +159,37 @@ describe("ProcessWatcher with Kubernetes metadata", () => {
     assert.deepEqual(
       updated.map((p) => [p.pid, p.kube?.info.podName]),
       [[pid, "web-3"]],
+    );
+  });
+
+  it("releases a process whose pod is relabelled out of the selection, and only that", async () => {
+    const [a, b] = [sleeper(), sleeper()];
+    const pods = new Map([
+      ["1".repeat(64), pod("shop", "web-1", { tier: "front" })],
+      ["2".repeat(64), pod("shop", "web-2", { tier: "front" })],
+    ]);
+    const inContainer = new Map([
+      [a, "1".repeat(64)],
+      [b, "2".repeat(64)],
+    ]);
+    const { w, added, updated, removed } = watcher(
+      [{ k8sPodLabels: { tier: re("^front$") } }],
+      fakeKube(inContainer, pods),
+    );
+    await w.start();
+    assert.deepEqual(added.map((p) => p.pid).sort(), [a, b].sort());
+    pods.set("1".repeat(64), pod("shop", "web-1", { tier: "back" }));
+    w.kubeChanged();
+    await w.scan();
+    w.stop();
+    assert.deepEqual(
+      removed.map((p) => p.pid),
+      [a],
+    );
+    assert.deepEqual(updated, [], "a label change alone changes no k8s.* attribute of web-2");
+    assert.deepEqual(
+      w.processes().map((p) => p.pid),
+      [b],
     );
   });
 

@@ -74,6 +74,14 @@ const YIELD_EVERY_PIDS = 256;
 /** Processes waiting to be examined on a kernel hint; more are dropped (the next scan finds them). */
 const MAX_HINTS = 1024;
 
+/** Whether two pod lookups give a process the same k8s.* attributes and container. */
+function sameDecoration(a: KubeProcess | undefined, b: KubeProcess): boolean {
+  if (a === undefined || a.containerName !== b.containerName) return false;
+  const keys = Object.keys(b.attributes);
+  if (Object.keys(a.attributes).length !== keys.length) return false;
+  return keys.every((k) => a.attributes[k] === b.attributes[k]);
+}
+
 const yieldToEventLoop = () => new Promise<void>((resolve) => setImmediate(resolve));
 
 /**
@@ -241,25 +249,38 @@ export class ProcessWatcher {
       if (i > 0 && i % YIELD_EVERY_PIDS === 0) await yieldToEventLoop();
       if (pid === this.options.selfPid) continue;
       const selected = this.selected.get(pid);
-      if (selected) this.redecorate(selected);
+      if (selected) this.recheckPod(selected);
       else await this.consider(pid);
     }
   }
 
   /**
-   * A process selected before its pod (or its container in the pod) was known gets the pod's
-   * metadata when it shows up.
+   * The pods of the node changed: a selected process in a container gets its pod's metadata
+   * again. It is decorated when its pod (or its container in the pod) shows up after it was
+   * selected, and released when its pod no longer matches the selectors (a relabelled pod).
    */
-  private redecorate(proc: SelectedProcess): void {
+  private recheckPod(proc: SelectedProcess): void {
     const known = this.known.get(proc.pid);
     const kube = this.options.kube;
-    if (!kube || !known?.container || proc.kube?.containerName !== undefined) return;
+    if (!kube || !known?.container) return;
     if (known.kubeGeneration === this.kubeGeneration) return;
     known.kubeGeneration = this.kubeGeneration;
     const found = kube.lookupContainer(known.container);
-    if (!found || (proc.kube && found.containerName === undefined)) return;
+    // The pod gone from the cache (the process exits with it), or less known than before.
+    if (!found || (proc.kube?.containerName !== undefined && found.containerName === undefined)) {
+      return;
+    }
+    const candidate = { exePath: proc.exePath, openPorts: proc.openPorts, k8s: found.info };
+    const selector = this.options.selectors.find((s) => matchesSelector(s, candidate));
+    if (!selector || this.options.exclude.some((s) => matchesSelector(s, candidate))) {
+      this.selected.delete(proc.pid);
+      this.events.removed(proc);
+      return;
+    }
+    proc.selector = selector;
+    const before = proc.kube;
     proc.kube = found;
-    this.events.updated?.(proc);
+    if (!sameDecoration(before, found)) this.events.updated?.(proc);
   }
 
   private forgetExited(alive: Set<number>): void {

@@ -46,18 +46,23 @@ export async function startAgent(opts: AgentOptions = {}): Promise<AgentHandle> 
       ...opts.env,
     },
   });
-  const url = `http://127.0.0.1:${metricsPort}`;
   await waitFor(
     `agent /readyz (stderr: ${child.stderr().slice(-400)})`,
     async () => {
       if (child.proc.exitCode !== null) {
         throw new Error(`agent exited ${child.proc.exitCode}: ${child.stderr()}`);
       }
-      const res = await fetch(`${url}/readyz`);
+      const res = await fetch(`http://127.0.0.1:${metricsPort}/readyz`);
       return res.status === 200 ? true : undefined;
     },
     20_000,
   );
+  return agentHandle(child, metricsPort);
+}
+
+/** A handle on an agent process (started here or in a Pod) serving /metrics on `metricsPort`. */
+export function agentHandle(child: Child, metricsPort: number): AgentHandle {
+  const url = `http://127.0.0.1:${metricsPort}`;
   const samples = async () => parsePromText(await (await fetch(`${url}/metrics`)).text());
   return {
     child,

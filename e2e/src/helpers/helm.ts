@@ -136,6 +136,11 @@ export class ControlPlane {
     return o.stdout;
   }
 
+  /** `kubectl apply -f -` of YAML or JSON text. */
+  async apply(manifest: string): Promise<void> {
+    await this.kubectl(["apply", "-f", "-"], manifest);
+  }
+
   /** `kubectl get ... -o json`, parsed. */
   async getJson<T = K8sObject>(args: string[]): Promise<T> {
     return JSON.parse(await this.kubectl(["get", ...args, "-o", "json"])) as T;
@@ -180,7 +185,11 @@ export class ControlPlane {
           headers: {
             authorization: `Bearer ${token}`,
             accept: "application/json",
-            ...(payload === undefined ? {} : { "content-type": contentType }),
+            // Without a length, Node sends a DELETE's body unframed: the server reads it as the
+            // start of the next request on the connection.
+            ...(payload === undefined
+              ? {}
+              : { "content-type": contentType, "content-length": Buffer.byteLength(payload) }),
           },
           timeout: 20_000,
         },
@@ -188,7 +197,14 @@ export class ControlPlane {
           let text = "";
           res.setEncoding("utf8");
           res.on("data", (d: string) => (text += d));
-          res.on("end", () => resolve({ status: res.statusCode ?? 0, body: JSON.parse(text) }));
+          res.on("end", () => {
+            try {
+              resolve({ status: res.statusCode ?? 0, body: JSON.parse(text) });
+            } catch (cause) {
+              const what = `${method} ${path}: ${res.statusCode} ${text.slice(0, 200)}`;
+              reject(new Error(what, { cause }));
+            }
+          });
         },
       );
       req.on("timeout", () => req.destroy(new Error(`${method} ${path}: no answer`)));

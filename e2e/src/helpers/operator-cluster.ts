@@ -141,8 +141,11 @@ export interface Certificates {
   operatorKey: string;
 }
 
-/** A CA and two serving certificates for 127.0.0.1 (ECDSA P-256, openssl). */
-export function makeCertificates(dir: string): Certificates {
+/**
+ * A CA and two serving certificates (ECDSA P-256, openssl) for `subjectAltName`, by default
+ * 127.0.0.1 (e.g. "IP:127.0.0.1,DNS:beyla-operator.beyla-system.svc" for a cluster's names).
+ */
+export function makeCertificates(dir: string, subjectAltName = "IP:127.0.0.1"): Certificates {
   const p = (name: string): string => join(dir, name);
   const ssl = (args: string[]): void => {
     execFileSync("openssl", args, { stdio: ["ignore", "ignore", "pipe"] });
@@ -180,7 +183,10 @@ export function makeCertificates(dir: string): Certificates {
       "-subj",
       `/CN=beyla-${name}`,
     ]);
-    writeFileSync(p(`${name}.ext`), "subjectAltName=IP:127.0.0.1\nextendedKeyUsage=serverAuth\n");
+    writeFileSync(
+      p(`${name}.ext`),
+      `subjectAltName=${subjectAltName}\nextendedKeyUsage=serverAuth\n`,
+    );
     ssl([
       "x509",
       "-req",

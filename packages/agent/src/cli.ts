@@ -3,6 +3,7 @@ import { readFileSync } from "node:fs";
 import { BpfLoadError, BpfNotSupportedError } from "@beyla-ts/ebpf-native";
 import { ConfigError, loadAgentConfig, type AgentConfig } from "@beyla-ts/shared";
 import { Agent } from "./agent.js";
+import { captureCapabilityHint } from "./capabilities.js";
 import { KubeUnavailableError } from "./kube/start-kube.js";
 import { Logger } from "./logger.js";
 
@@ -78,6 +79,15 @@ function readConfig(argv: string[]): AgentConfig | undefined {
   return config;
 }
 
+/** This process's /proc status (its capability sets), "" when unreadable. */
+function procStatus(): string {
+  try {
+    return readFileSync("/proc/self/status", "utf8");
+  } catch {
+    return "";
+  }
+}
+
 async function main(): Promise<number> {
   let config: AgentConfig | undefined;
   try {
@@ -107,11 +117,10 @@ async function main(): Promise<number> {
   try {
     await agent.start();
   } catch (e) {
-    const known =
-      e instanceof BpfNotSupportedError ||
-      e instanceof BpfLoadError ||
-      e instanceof KubeUnavailableError;
-    if (known) log.error(e.message);
+    const capture = e instanceof BpfNotSupportedError || e instanceof BpfLoadError;
+    const known = capture || e instanceof KubeUnavailableError;
+    // A missing capability looks like a missing kernel feature to the probes: name it.
+    if (known) log.error(e.message + (capture ? captureCapabilityHint(procStatus()) : ""));
     else log.error("agent failed to start", { error: e });
     if (e instanceof BpfLoadError && e.verifierLog) process.stderr.write(e.verifierLog + "\n");
     await agent.stop().catch(() => {});

@@ -9,9 +9,12 @@ import {
   AGENT_SA,
   AGENT_SECURITY_CONTEXT,
   CRD,
+  HEADERS_SECRETS,
+  HEADERS_SECRETS_PERMISSIONS,
   NAMESPACE,
   OPERATOR,
   OPERATOR_CLUSTER_RULES,
+  OPERATOR_HEADERS_SECRETS_RULES,
   OPERATOR_NAMESPACE_RULES,
   OPERATOR_SA,
   PERMISSIONS,
@@ -483,6 +486,72 @@ describe("helm chart charts/beyla on a real API server", { skip: unavailable }, 
     );
     assert.equal(pull.status, 201);
     assert.equal(pull.body.status.user.username, AGENT_SA);
+  });
+
+  it("lets the operator get the headersFrom Secrets listed in operator.rbac.headersSecrets, only", async () => {
+    const upgrade = (value: unknown) =>
+      cp.helm([
+        "upgrade",
+        RELEASE,
+        CHART_DIR,
+        "-n",
+        NAMESPACE,
+        "--reuse-values",
+        "--set-json",
+        `operator.rbac.headersSecrets=${JSON.stringify(value)}`,
+      ]);
+    const name = `${OPERATOR}-headers-secrets`;
+    await upgrade(HEADERS_SECRETS);
+    const role: Json = await cp.getJson(["role", name, "-n", "demo"]);
+    assert.deepEqual(role.rules, OPERATOR_HEADERS_SECRETS_RULES);
+    const binding: Json = await cp.getJson(["rolebinding", name, "-n", "demo"]);
+    assert.deepEqual(binding.roleRef, {
+      apiGroup: "rbac.authorization.k8s.io",
+      kind: "Role",
+      name,
+    });
+    assert.deepEqual(binding.subjects, [
+      { kind: "ServiceAccount", name: OPERATOR, namespace: NAMESPACE },
+    ]);
+    const wrong: string[] = [];
+    for (const p of HEADERS_SECRETS_PERMISSIONS) {
+      if ((await cp.canI(p.as, p.args)) !== p.allowed) {
+        wrong.push(`${p.as} ${p.args.join(" ")}: expected ${p.allowed ? "yes" : "no"}`);
+      }
+    }
+    assert.deepEqual(wrong, []);
+    // The operator's own token, making the operator's call (one GET by name, secrets.ts).
+    for (const secret of ["otlp-auth", "other"]) {
+      await cp.kubectl([
+        "create",
+        "secret",
+        "generic",
+        secret,
+        "-n",
+        "demo",
+        "--from-literal=headers=Authorization=Bearer%20x",
+      ]);
+    }
+    const token = await cp.token(NAMESPACE, OPERATOR);
+    const get = await cp.api("GET", "/api/v1/namespaces/demo/secrets/otlp-auth", token);
+    assert.equal(get.status, 200);
+    assert.equal(
+      Buffer.from(get.body.data.headers, "base64").toString(),
+      "Authorization=Bearer%20x",
+    );
+    const other = await cp.api("GET", "/api/v1/namespaces/demo/secrets/other", token);
+    assert.equal(other.status, 403);
+    assert.equal(
+      other.body.message,
+      `secrets "other" is forbidden: User "${OPERATOR_SA}" cannot get resource "secrets" in API group "" in the namespace "demo"`,
+    );
+    const list = await cp.api("GET", "/api/v1/namespaces/demo/secrets", token);
+    assert.equal(list.status, 403);
+    // Back to the defaults: the Role goes with the value.
+    await upgrade([]);
+    assert.equal(await cp.exists("role", name, "demo"), false);
+    assert.equal(await cp.exists("rolebinding", name, "demo"), false);
+    assert.equal(await cp.canI(OPERATOR_SA, ["get", "secrets/otlp-auth", "-n", "demo"]), false);
   });
 
   it("removes every object but the CRD at helm uninstall", async () => {

@@ -3,13 +3,25 @@
  * `kubectl apply`, the operator as a real process with its ServiceAccount's least RBAC,
  * leader election on a Lease, the selector set pushed over HTTPS to the real control endpoint
  * (a stand-in agent process registered as a Ready Pod on 127.0.0.1), and the status the
- * operator writes from the agents' answers.
+ * operator writes from the agents' answers; an invalid edit that keeps the last valid
+ * generation applied (across a restart), OTLP headers read from a Secret under least RBAC, and
+ * the rotation of the operator's certificate files.
  */
 import assert from "node:assert/strict";
-import { mkdtempSync, rmSync } from "node:fs";
+import { X509Certificate } from "node:crypto";
+import {
+  copyFileSync,
+  mkdtempSync,
+  readFileSync,
+  renameSync,
+  rmSync,
+  writeFileSync,
+} from "node:fs";
 import { tmpdir } from "node:os";
 import { join } from "node:path";
 import { after, before, describe, it } from "node:test";
+import { connect } from "node:tls";
+import { requestJson } from "@beyla-ts/shared";
 import { startControlPlane, type ControlPlane } from "./helpers/kube.js";
 import {
   CRD_FILE,
@@ -31,6 +43,8 @@ interface Bi {
   metadata: { generation: number };
   status?: {
     observedGeneration?: number;
+    appliedGeneration?: number;
+    lastValid?: { generation: number; spec: unknown };
     nodes?: string;
     nodesApplied?: number;
     nodesTotal?: number;
@@ -66,6 +80,35 @@ const WEB_SPEC = {
   attributes: { kubernetes: { enable: "true" } },
 };
 
+/** Accepted by the API server (Go's regexp, in the CRD's CEL rule); RE2 refuses it. */
+const RE2_INVALID = { discovery: { services: [{ exePath: "(?P<n>a)(?P<n>b)" }] } };
+
+/** The OTLP headers a HarnessEvent resource carries (resolved by the operator). */
+type WithExport = { export?: { otlp?: { headers: Record<string, string> } } };
+
+function headersSecret(name: string, data: Record<string, string>): string {
+  return JSON.stringify({
+    apiVersion: "v1",
+    kind: "Secret",
+    metadata: { namespace: "pay", name },
+    stringData: data,
+  });
+}
+
+/** The fingerprint of the certificate a new TLS connection to 127.0.0.1:port is given. */
+function peerFingerprint(port: number): Promise<string> {
+  return new Promise((resolve, reject) => {
+    const socket = connect({ host: "127.0.0.1", port, rejectUnauthorized: false }, () => {
+      const fp = socket.getPeerX509Certificate()?.fingerprint256 ?? "";
+      socket.end();
+      resolve(fp);
+    });
+    socket.on("error", reject);
+  });
+}
+
+const fingerprintOf = (file: string) => new X509Certificate(readFileSync(file)).fingerprint256;
+
 function manifest(namespace: string, name: string, spec: unknown): string {
   return JSON.stringify({
     apiVersion: "beyla.io/v1alpha1",
@@ -100,6 +143,8 @@ describe("operator against a real API server", { timeout: 240_000 }, () => {
   let certs: Certificates;
   let dir: string;
   let operator: Child | undefined;
+  /** The port of `operator`, the replica that leads. */
+  let leaderPort = 0;
   let operatorPort = 0;
   let agentPort = 0;
   let events = "";
@@ -113,6 +158,9 @@ describe("operator against a real API server", { timeout: 240_000 }, () => {
     (e?.resources ?? []).map((r) => `${r.namespace}/${r.name}`);
 
   before(async () => {
+    // The operators started below inherit this environment: check the certificate files
+    // every second instead of every minute.
+    process.env["BEYLA_OPERATOR_TLS_RELOAD_PERIOD"] = "1s";
     cp = await startControlPlane();
     dir = mkdtempSync(join(tmpdir(), "beyla-e2e-operator-"));
     events = join(dir, "agent-events.jsonl");
@@ -202,6 +250,7 @@ describe("operator against a real API server", { timeout: 240_000 }, () => {
     ]);
     await waitFor("agent harness", () => readEvents(events).some((e) => e.event === "listening"));
     operator = startOperator({ ids, certs, port: operatorPort, identity: "operator-a" });
+    leaderPort = operatorPort;
     logged.push(["operator-a", operator]);
 
     await cp.apply(manifest("shop", "web", WEB_SPEC));
@@ -248,10 +297,13 @@ describe("operator against a real API server", { timeout: 240_000 }, () => {
     assert.equal(cond(bad, "Valid")?.reason, "InvalidSpec");
     assert.match(
       cond(bad, "Valid")?.message ?? "",
-      /BeylaInstrumentation shop\/bad-regex: field "spec\.discovery\.services\[0\]\.exePath": value "\(\?P<n>a\)\(\?P<n>b\)" is not a valid RE2 regular expression/,
+      /^generation 1 is invalid: config: BeylaInstrumentation shop\/bad-regex: field "spec\.discovery\.services\[0\]\.exePath": value "\(\?P<n>a\)\(\?P<n>b\)" is not a valid RE2 regular expression.*; nothing is applied$/,
     );
     assert.equal(cond(bad, "Ready")?.status, "False");
     assert.equal(bad.status?.processesSelected, 0);
+    // Never valid: nothing applied, nothing kept.
+    assert.equal(bad.status?.appliedGeneration, undefined);
+    assert.equal(bad.status?.lastValid, undefined);
   });
 
   it("pushes a new version within seconds of an edit, and a cluster-wide resource", async () => {
@@ -307,11 +359,81 @@ describe("operator against a real API server", { timeout: 240_000 }, () => {
     assert.equal(applied.version, before + 1);
   });
 
+  it("keeps applying the last valid generation after an edit RE2 refuses, and says so", async () => {
+    const cart1 = { discovery: { services: [{ exePath: "^/usr/bin/db$" }] } };
+    await cp.apply(manifest("shop", "cart", cart1));
+    const withCart = await waitFor("the set with shop/cart", () => {
+      const e = lastApply();
+      return names(e).join() === "shop/cart,shop/web" ? e : undefined;
+    });
+    assert.deepEqual(withCart.selected, [
+      { namespace: "shop", name: "cart", processes: 1 },
+      { namespace: "shop", name: "web", processes: 3 },
+    ]);
+    await waitFor("status of shop/cart", async () => {
+      const b = await bi("shop", "cart");
+      return cond(b, "Ready")?.status === "True" ? b : undefined;
+    });
+    const appliesBefore = applies().length;
+
+    await cp.apply(manifest("shop", "cart", RE2_INVALID));
+    const cart = await waitFor("status of generation 2", async () => {
+      const b = await bi("shop", "cart");
+      return b.status?.observedGeneration === 2 ? b : undefined;
+    });
+    assert.equal(cart.metadata.generation, 2);
+    assert.equal(cart.status?.appliedGeneration, 1);
+    assert.deepEqual(cart.status?.lastValid, { generation: 1, spec: cart1 });
+    assert.equal(cart.status?.selectorSetVersion, withCart.version);
+    assert.equal(cart.status?.nodes, "1/1");
+    assert.equal(cart.status?.processesSelected, 1);
+    assert.deepEqual(
+      cart.status?.conditions?.map((c) => [c.type, c.status, c.reason, c.message]),
+      [
+        [
+          "Valid",
+          "False",
+          "InvalidSpec",
+          'generation 2 is invalid: config: BeylaInstrumentation shop/cart: field "spec.discovery.services[0].exePath": value "(?P<n>a)(?P<n>b)" is not a valid RE2 regular expression (error parsing regexp: duplicate capture group name: `n`); allowed: an RE2 regular expression (https://github.com/google/re2/wiki/Syntax); generation 1 stays applied',
+        ],
+        [
+          "Synced",
+          "False",
+          "InvalidSpec",
+          "generation 2 is not applied; generation 1 is, by 1 of 1 agents",
+        ],
+        [
+          "Ready",
+          "False",
+          "InvalidSpec",
+          "generation 2 is not applied; generation 1 is, selecting 1 processes on 1 nodes",
+        ],
+      ],
+    );
+    assert.deepEqual(
+      (cart.status?.conditions ?? []).map(
+        (c) => (c as { observedGeneration?: number }).observedGeneration,
+      ),
+      [2, 2, 2],
+    );
+    // The agent keeps selecting with generation 1: nothing new applied, over a resync too.
+    await new Promise((r) => setTimeout(r, 3500));
+    assert.equal(applies().length, appliesBefore);
+    const held = lastApply()?.resources?.find((r) => r.name === "cart");
+    assert.equal(held?.generation, 1);
+    assert.deepEqual(held?.spec, cart1);
+  });
+
   it("keeps the agent's set across an operator restart and pushes the same content again", async () => {
     const held = lastApply();
+    // shop/cart is invalid now: the restarted operator, without memory, learns of its
+    // generation 1 from status.lastValid only. Without it the set would differ (no cart).
+    assert.equal((await bi("shop", "cart")).metadata.generation, 2);
+    assert.equal(held?.resources?.find((r) => r.name === "cart")?.generation, 1);
     const appliesBefore = applies().length;
     await operator?.stop();
     operator = startOperator({ ids, certs, port: operatorPort, identity: "operator-b" });
+    leaderPort = operatorPort;
     logged.push(["operator-b", operator]);
     const t0 = Date.now();
     const push = await waitFor(
@@ -331,6 +453,50 @@ describe("operator against a real API server", { timeout: 240_000 }, () => {
       OPERATOR_NS,
     ]);
     assert.equal(lease.spec.holderIdentity, "operator-b");
+    // Its status: still generation 1 applied, by the one agent.
+    const cart = await waitFor("status of shop/cart from operator-b", async () => {
+      const b = await bi("shop", "cart");
+      return cond(b, "Synced")?.message ===
+        "generation 2 is not applied; generation 1 is, by 1 of 1 agents"
+        ? b
+        : undefined;
+    });
+    assert.equal(cart.status?.appliedGeneration, 1);
+    assert.equal(cart.status?.observedGeneration, 2);
+  });
+
+  it("applies a fixed generation again, and drops the resource when deleted", async () => {
+    const before = lastApply()?.version ?? 0;
+    const cart3 = { discovery: { services: [{ exePath: "^/usr/bin/(db|web)$" }] } };
+    await cp.apply(manifest("shop", "cart", cart3));
+    const fixed = await waitFor("generation 3 of shop/cart", () => {
+      const e = lastApply();
+      return e?.resources?.find((r) => r.name === "cart")?.generation === 3 ? e : undefined;
+    });
+    assert.equal(fixed.version, before + 1);
+    assert.deepEqual(
+      fixed.selected?.find((r) => r.name === "cart"),
+      {
+        namespace: "shop",
+        name: "cart",
+        processes: 3,
+      },
+    );
+    const cart = await waitFor("shop/cart ready", async () => {
+      const b = await bi("shop", "cart");
+      return b.status?.observedGeneration === 3 && cond(b, "Ready")?.status === "True"
+        ? b
+        : undefined;
+    });
+    assert.equal(cart.status?.appliedGeneration, 3);
+    assert.deepEqual(cart.status?.lastValid, { generation: 3, spec: cart3 });
+    assert.equal(cond(cart, "Valid")?.message, "the spec is valid");
+    await cp.kubectl(["delete", "bi", "cart", "-n", "shop"]);
+    const without = await waitFor("the set without shop/cart", () => {
+      const e = lastApply();
+      return names(e).join() === "shop/web" ? e : undefined;
+    });
+    assert.equal(without.version, before + 2);
   });
 
   it("serves a starting agent's pull, and pushes to it when it becomes Ready", async () => {
@@ -374,7 +540,8 @@ describe("operator against a real API server", { timeout: 240_000 }, () => {
   });
 
   it("hands over to a standby replica when the leader stops", async () => {
-    const standby = startOperator({ ids, certs, port: await freePort(), identity: "operator-c" });
+    const standbyPort = await freePort();
+    const standby = startOperator({ ids, certs, port: standbyPort, identity: "operator-c" });
     logged.push(["operator-c", standby]);
     await new Promise((r) => setTimeout(r, 2000));
     const lease = await cp.getJson<{ spec: { holderIdentity: string } }>([
@@ -386,6 +553,7 @@ describe("operator against a real API server", { timeout: 240_000 }, () => {
     assert.equal(lease.spec.holderIdentity, "operator-b", "the standby must not take a held lease");
     await operator?.stop();
     operator = standby;
+    leaderPort = standbyPort;
     await waitFor("operator-c to lead", async () => {
       const l = await cp.getJson<{ spec: { holderIdentity: string } }>([
         "lease",
@@ -461,6 +629,29 @@ describe("operator against a real API server", { timeout: 240_000 }, () => {
         prometheus: { port: 9400, path: "/metrics" },
       },
     };
+    // headersFrom: the Secret, and get on it by name for the operator, as the chart grants it
+    // with operator.rbac.headersSecrets=[{namespace: pay, names: [otlp-auth, otlp-nokey]}].
+    await cp.apply(`
+apiVersion: rbac.authorization.k8s.io/v1
+kind: Role
+metadata: { name: beyla-operator-headers-secrets, namespace: pay }
+rules:
+  - apiGroups: [""]
+    resources: [secrets]
+    resourceNames: [otlp-auth, otlp-nokey]
+    verbs: [get]
+---
+apiVersion: rbac.authorization.k8s.io/v1
+kind: RoleBinding
+metadata: { name: beyla-operator-headers-secrets, namespace: pay }
+roleRef: { apiGroup: rbac.authorization.k8s.io, kind: Role, name: beyla-operator-headers-secrets }
+subjects: [{ kind: ServiceAccount, name: beyla-operator, namespace: ${OPERATOR_NS} }]
+`);
+    await cp.apply(
+      headersSecret("otlp-auth", {
+        headers: "Authorization=Bearer%20e2e-token-1,X-Scope-OrgID=pay",
+      }),
+    );
     await cp.apply(manifest("pay", "full", full));
     const applied = await waitFor("the set with pay/full", () => {
       const e = lastApply();
@@ -468,7 +659,15 @@ describe("operator against a real API server", { timeout: 240_000 }, () => {
     });
     // Stored as written (nothing pruned by the schema), and parsed by the agent: the second
     // selector matches pay's web-1 (the first needs an annotation it does not have).
-    assert.deepEqual(applied.resources?.find((r) => r.name === "full")?.spec, full);
+    const resource = applied.resources?.find((r) => r.name === "full");
+    assert.deepEqual(resource?.spec, full);
+    // The headers the operator read from the Secret, beside the spec.
+    assert.deepEqual((resource as WithExport | undefined)?.export, {
+      otlp: { headers: { Authorization: "Bearer e2e-token-1", "X-Scope-OrgID": "pay" } },
+    });
+    for (const r of applied.resources ?? []) {
+      if (r.name !== "full") assert.equal((r as WithExport).export, undefined, r.name);
+    }
     assert.deepEqual(
       applied.selected?.find((s) => s.name === "full"),
       { namespace: "pay", name: "full", processes: 1 },
@@ -478,5 +677,154 @@ describe("operator against a real API server", { timeout: 240_000 }, () => {
       return cond(b, "Ready")?.status === "True" ? b : undefined;
     });
     assert.equal(cond(status, "Valid")?.status, "True");
+  });
+
+  it("follows the Secret at resync, and reports a missing Secret or key or a forbidden one", async () => {
+    const full = () => lastApply()?.resources?.find((r) => r.name === "full") as WithExport;
+    const before = lastApply()?.version ?? 0;
+    await cp.apply(headersSecret("otlp-auth", { headers: "Authorization=Bearer%20e2e-token-2" }));
+    const rotated = await waitFor(
+      "the rotated headers",
+      () => {
+        const e = lastApply();
+        const r = e?.resources?.find((x) => x.name === "full") as WithExport | undefined;
+        return r?.export?.otlp?.headers["Authorization"] === "Bearer e2e-token-2" ? e : undefined;
+      },
+      15_000,
+    );
+    assert.equal(rotated.version, before + 1);
+    assert.deepEqual(full().export, { otlp: { headers: { Authorization: "Bearer e2e-token-2" } } });
+    await waitFor("status of the rotation", async () => {
+      const b = await bi("pay", "full");
+      return (
+        b.status?.selectorSetVersion === rotated.version && cond(b, "Ready")?.status === "True"
+      );
+    });
+
+    // Deleted: the headers read before stay in force, and status says so.
+    const appliesBefore = applies().length;
+    await cp.kubectl(["delete", "secret", "otlp-auth", "-n", "pay"]);
+    const gone = await waitFor(
+      "status of the deleted Secret",
+      async () => {
+        const b = await bi("pay", "full");
+        return cond(b, "Valid")?.status === "False" ? b : undefined;
+      },
+      15_000,
+    );
+    assert.deepEqual(
+      gone.status?.conditions?.map((c) => [c.type, c.status, c.reason, c.message]),
+      [
+        [
+          "Valid",
+          "False",
+          "SecretNotFound",
+          "generation 1: Secret pay/otlp-auth (headersFrom) not found; generation 1 stays applied with the headers read before",
+        ],
+        [
+          "Synced",
+          "False",
+          "SecretNotFound",
+          "generation 1 is applied with the headers read before, by 2 of 2 agents",
+        ],
+        [
+          "Ready",
+          "False",
+          "SecretNotFound",
+          "generation 1 is applied with the headers read before, selecting 1 processes on 2 nodes",
+        ],
+      ],
+    );
+    assert.equal(gone.status?.appliedGeneration, 1);
+
+    // A Secret without the key, and one the operator may not read: never applied.
+    await cp.apply(headersSecret("otlp-nokey", { token: "e2e-token-3" }));
+    const otlp = (secret: string) => ({
+      discovery: { services: [{ openPorts: 8080 }] },
+      export: {
+        otlp: {
+          endpoint: "http://otel-collector.monitoring:4318",
+          headersFrom: { secretKeyRef: { name: secret } },
+        },
+      },
+    });
+    await cp.apply(manifest("pay", "nokey", otlp("otlp-nokey")));
+    await cp.apply(manifest("pay", "locked", otlp("locked")));
+    const valid = async (name: string) => {
+      const b = await bi("pay", name);
+      const c = cond(b, "Valid");
+      return c === undefined ? undefined : [c.status, c.reason, c.message];
+    };
+    assert.deepEqual(await waitFor("status of pay/nokey", () => valid("nokey")), [
+      "False",
+      "SecretKeyNotFound",
+      'generation 1: Secret pay/otlp-nokey has no key "headers" (headersFrom.secretKeyRef.key; its keys: token); nothing is applied',
+    ]);
+    assert.deepEqual(await waitFor("status of pay/locked", () => valid("locked")), [
+      "False",
+      "SecretForbidden",
+      "generation 1: the operator may not read Secret pay/locked (headersFrom): grant its ServiceAccount get on it (the Helm chart value operator.rbac.headersSecrets); nothing is applied",
+    ]);
+    // Nothing else moved: same set (no re-apply), pay/full with the headers read before.
+    assert.equal(names(lastApply()).join(), "pay/full,shop/db,shop/web");
+    assert.equal(applies().length, appliesBefore);
+    assert.deepEqual(full().export, { otlp: { headers: { Authorization: "Bearer e2e-token-2" } } });
+    // No header value in any operator's log (they log at debug here).
+    for (const [name, c] of logged) {
+      if (name.startsWith("operator")) assert.doesNotMatch(c.stderr(), /e2e-token/, name);
+    }
+  });
+
+  it("serves a rotated certificate to new connections, and keeps it for a partial file", async () => {
+    const old = fingerprintOf(certs.operatorCert);
+    assert.equal(await peerFingerprint(leaderPort), old);
+    const fresh = makeCertificates(mkdtempSync(join(dir, "rotated-")));
+    const want = fingerprintOf(fresh.operatorCert);
+    const log = () => operator?.stderr() ?? "";
+
+    // Half a certificate (a write caught midway): refused with a warning, the old one stays.
+    const pem = readFileSync(fresh.operatorCert, "utf8");
+    writeFileSync(certs.operatorCert, pem.slice(0, pem.length / 2));
+    await waitFor("the warning", () =>
+      log().includes('msg="cannot use the new serving certificate; keeping the previous one"'),
+    );
+    assert.equal(await peerFingerprint(leaderPort), old);
+
+    // The whole pair, renamed into place as the kubelet does: the next handshakes get it.
+    copyFileSync(fresh.operatorKey, `${certs.operatorKey}.new`);
+    copyFileSync(fresh.operatorCert, `${certs.operatorCert}.new`);
+    renameSync(`${certs.operatorKey}.new`, certs.operatorKey);
+    renameSync(`${certs.operatorCert}.new`, certs.operatorCert);
+    await waitFor("the new certificate", async () =>
+      (await peerFingerprint(leaderPort)) === want ? true : undefined,
+    );
+    assert.ok(
+      log().includes(
+        `msg="serving certificate reloaded" file="${certs.operatorCert}" fingerprint="${want}"`,
+      ),
+      "the reload is logged with the new fingerprint",
+    );
+    // Verified with the new CA alone: the whole chain is served.
+    const healthz = await requestJson({
+      method: "GET",
+      url: `https://127.0.0.1:${leaderPort}/healthz`,
+      ca: readFileSync(fresh.caFile),
+      timeoutMs: 5000,
+    });
+    assert.equal(healthz.status, 200);
+
+    // The CA bundle that verifies the agents: a partial file keeps the bundle in force, and
+    // pushes to the agent still verify.
+    const ca = readFileSync(certs.caFile, "utf8");
+    writeFileSync(certs.caFile, ca.slice(0, ca.length - 40));
+    await waitFor("the CA warning", () =>
+      log().includes('msg="cannot use the new agent CA bundle; keeping the previous one"'),
+    );
+    const t0 = Date.now();
+    const from = log().length;
+    await waitFor("a verified push after it", () =>
+      readEvents(events).some((e) => e.event === "push" && e.status === 200 && e.at > t0),
+    );
+    assert.doesNotMatch(log().slice(from), /push failed/);
   });
 });

@@ -163,5 +163,33 @@ export const PERMISSIONS: readonly { as: string; args: string[]; allowed: boolea
     allowed: false,
   },
   { as: OPERATOR_SA, args: ["create", "tokenreviews.authentication.k8s.io"], allowed: true },
+  // Secrets only when operator.rbac.headersSecrets names them (HEADERS_SECRETS_PERMISSIONS).
   { as: OPERATOR_SA, args: ["get", "secrets", "-n", NAMESPACE], allowed: false },
+  { as: OPERATOR_SA, args: ["get", "secrets", "-n", "demo"], allowed: false },
+  { as: OPERATOR_SA, args: ["list", "secrets", "-A"], allowed: false },
+  { as: OPERATOR_SA, args: ["watch", "secrets", "-A"], allowed: false },
+];
+
+/** `operator.rbac.headersSecrets` for the test that sets it. */
+export const HEADERS_SECRETS = [{ namespace: "demo", names: ["otlp-auth"] }];
+
+/** The Role `<release>-operator-headers-secrets` it makes in namespace demo. */
+export const OPERATOR_HEADERS_SECRETS_RULES = [
+  { apiGroups: [""], resources: ["secrets"], resourceNames: ["otlp-auth"], verbs: ["get"] },
+];
+
+/** With HEADERS_SECRETS: get on that one Secret by name, nothing more. */
+export const HEADERS_SECRETS_PERMISSIONS: readonly {
+  as: string;
+  args: string[];
+  allowed: boolean;
+}[] = [
+  { as: OPERATOR_SA, args: ["get", "secrets/otlp-auth", "-n", "demo"], allowed: true },
+  { as: OPERATOR_SA, args: ["get", "secrets/other", "-n", "demo"], allowed: false },
+  { as: OPERATOR_SA, args: ["list", "secrets", "-n", "demo"], allowed: false },
+  { as: OPERATOR_SA, args: ["watch", "secrets", "-n", "demo"], allowed: false },
+  { as: OPERATOR_SA, args: ["update", "secrets/otlp-auth", "-n", "demo"], allowed: false },
+  { as: OPERATOR_SA, args: ["get", "secrets/otlp-auth", "-n", "default"], allowed: false },
+  { as: OPERATOR_SA, args: ["get", "secrets/otlp-auth", "-n", NAMESPACE], allowed: false },
+  { as: AGENT_SA, args: ["get", "secrets/otlp-auth", "-n", "demo"], allowed: false },
 ];

@@ -58,6 +58,7 @@ async function main(): Promise<number> {
       retryPeriodMs: opts.retryPeriodMs,
       resyncMs: opts.resyncMs,
       watchdogMs: opts.watchdogMs,
+      tlsReloadMs: opts.tlsReloadMs,
       listen:
         opts.listenPort === 0
           ? undefined

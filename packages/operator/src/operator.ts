@@ -1,12 +1,22 @@
 /**
  * The operator: while it holds the Lease, it watches BeylaInstrumentations and the agent Pods,
- * validates each resource with the shared schema, compiles the valid ones into one versioned
- * selector set, pushes it to every agent, and writes each resource's status from the agents'
- * answers. Resources are reconciled one key at a time; only the leader writes.
+ * validates each resource with the shared schema, reads the Secret its OTLP headers come from,
+ * compiles the applicable resources into one versioned selector set, pushes it to every agent,
+ * and writes each resource's status from the agents' answers. Resources are reconciled one key
+ * at a time; only the leader writes.
+ *
+ * A resource whose current generation cannot be applied (a spec the API server accepted but
+ * the shared schema refuses, or a Secret that is missing, unreadable or malformed) keeps its
+ * last applicable generation in the set: editing a working resource into a broken one does not
+ * stop what it instruments. A resource never valid contributes nothing. The last valid
+ * generation is kept in memory and in the resource's status (`status.lastValid`), so that a
+ * restarted operator, which has no memory, keeps applying it.
  */
 import {
   ConfigError,
   parseInstrumentationSpec,
+  type ResolvedExport,
+  type SecretKeyRef,
   type SelectorSet,
   type SelectorSetResource,
   type TokenReviewFn,
@@ -17,9 +27,16 @@ import { LeaderElector } from "./kube/leader-election.js";
 import { KubeApiError, type KubeClient } from "./kube/rest.js";
 import type { Log } from "./logger.js";
 import { Pusher } from "./pusher.js";
+import { HeaderSecrets } from "./secrets.js";
 import { SelectorSets, recordFromAnnotations, recordToAnnotations } from "./selector-sets.js";
 import { OperatorServer } from "./server.js";
-import { computeStatus, sameStatus, type InstrumentationStatus } from "./status.js";
+import {
+  computeStatus,
+  sameStatus,
+  type InstrumentationStatus,
+  type LastValid,
+  type Problem,
+} from "./status.js";
 import { WorkQueue } from "./work-queue.js";
 
 export const GROUP = "beyla.io";
@@ -57,6 +74,8 @@ export interface OperatorConfig {
   /** Relist an informer that has been silent this long. */
   watchdogMs: number;
   listen?: { host: string; port: number; tls?: { certFile: string; keyFile: string } };
+  /** Check the serving certificate and the agent CA bundle for a rotation this often. */
+  tlsReloadMs?: number;
 }
 
 export interface OperatorDeps {
@@ -67,10 +86,32 @@ export interface OperatorDeps {
   now?: () => Date;
 }
 
-interface Validity {
+/** The shared schema's verdict on one generation of a spec (memoised). */
+interface SpecCheck {
   uid: string;
   generation: number;
   error?: string;
+  headersFrom?: SecretKeyRef;
+}
+
+/** What the selector set carries for a resource. */
+interface Applied {
+  generation: number;
+  spec: unknown;
+  export?: ResolvedExport;
+}
+
+/** What the operator knows of one resource. */
+interface ResourceState {
+  uid: string;
+  /** The current generation. */
+  generation: number;
+  /** Why the current generation is not applied as it is. */
+  problem?: Problem;
+  /** In the set: the current generation, or the last applicable one while it has a problem. */
+  applied?: Applied;
+  /** The last generation found valid, persisted in status. */
+  lastValid?: LastValid;
 }
 
 export class Operator {
@@ -78,8 +119,10 @@ export class Operator {
   readonly #d: OperatorDeps;
   readonly #elector: LeaderElector;
   readonly #server: OperatorServer | undefined;
-  readonly #validity = new Map<string, Validity>();
+  readonly #checks = new Map<string, SpecCheck>();
+  readonly #state = new Map<string, ResourceState>();
   readonly #written = new Map<string, InstrumentationStatus>();
+  readonly #secrets: HeaderSecrets;
   #sets = new SelectorSets();
   #pusher: Pusher | undefined;
   #queue: WorkQueue | undefined;
@@ -96,6 +139,7 @@ export class Operator {
     this.#c = config;
     this.#d = deps;
     this.lost = new Promise((resolve) => (this.#lost = resolve));
+    this.#secrets = new HeaderSecrets(deps.client);
     this.#elector = new LeaderElector({
       client: deps.client,
       namespace: config.namespace,
@@ -109,6 +153,7 @@ export class Operator {
     if (config.listen !== undefined) {
       this.#server = new OperatorServer({
         ...config.listen,
+        reloadIntervalMs: config.tlsReloadMs,
         review: deps.review,
         allowedUsername: `system:serviceaccount:${config.agentNamespace}:${config.agentServiceAccount}`,
         current: () => this.#currentForAgents(),
@@ -157,6 +202,7 @@ export class Operator {
     this.#pusher = new Pusher({
       tokenFile: this.#c.tokenFile,
       caFile: this.#c.agentCaFile,
+      caReloadMs: this.#c.tlsReloadMs,
       insecureSkipVerify: this.#c.agentInsecureSkipVerify,
       scheme: this.#c.agentScheme,
       log: this.#d.log,
@@ -193,10 +239,16 @@ export class Operator {
     });
     await Promise.all([this.#resources.start(), this.#pods.start()]);
     if (this.#stopped) return;
+    // Every resource (and its Secret) before the first set: a restarted operator then compiles
+    // the very set the agents hold, instead of one without the resources not reconciled yet.
+    await Promise.all(this.#resources.list().map((r) => this.#refresh(r)));
+    if (this.#stopped) return;
     this.#synced = true;
     this.#compile();
     this.#enqueueAll();
     this.#resyncTimer = setInterval(() => {
+      // Secrets are not watched (secrets.ts): every resync reads them again.
+      this.#secrets.newRound();
       this.#pusher?.resync();
       this.#enqueueAll();
     }, this.#c.resyncMs);
@@ -221,54 +273,145 @@ export class Operator {
 
   async #reconcile(key: string): Promise<void> {
     if (!this.#synced || this.#stopped || !this.#elector.isLeader) return;
-    this.#compile();
     const obj = this.#resources?.get(key);
     if (obj === undefined) {
-      this.#validity.delete(key);
+      this.#checks.delete(key);
+      this.#state.delete(key);
       this.#written.delete(key);
+      this.#compile();
       return;
     }
-    await this.#writeStatus(key, obj);
+    const state = await this.#refresh(obj);
+    if (this.#stopped) return;
+    this.#compile();
+    await this.#writeStatus(key, obj, state);
+    if (state.problem?.reason === "SecretUnavailable") {
+      // The API server failed us, not the user: try again soon (with the queue's backoff).
+      throw new Error(state.problem.message);
+    }
   }
 
-  /** Validity of a resource's current generation (memoised per uid and generation). */
-  #validate(key: string, obj: BeylaInstrumentation): Validity {
+  /** The shared schema's verdict on the current generation (memoised per uid and generation). */
+  #check(key: string, obj: BeylaInstrumentation): SpecCheck {
     const uid = obj.metadata?.uid ?? "";
     const generation = obj.metadata?.generation ?? 0;
-    const known = this.#validity.get(key);
+    const known = this.#checks.get(key);
     if (known !== undefined && known.uid === uid && known.generation === generation) return known;
-    const v: Validity = { uid, generation };
+    const check: SpecCheck = { uid, generation, ...this.#parse(key, obj.spec) };
+    this.#checks.set(key, check);
+    return check;
+  }
+
+  #parse(key: string, spec: unknown): { error?: string; headersFrom?: SecretKeyRef } {
     const [namespace = "", name = ""] = key.split("/");
     try {
-      parseInstrumentationSpec(obj.spec, {
+      const parsed = parseInstrumentationSpec(spec, {
         namespace,
         name,
         clusterWide: namespace === this.#c.namespace,
       });
+      const headersFrom = parsed.export?.otlp?.headersFrom;
+      return headersFrom === undefined ? {} : { headersFrom };
     } catch (err) {
       if (!(err instanceof ConfigError)) throw err;
-      v.error = err.message;
+      return { error: err.message };
     }
-    this.#validity.set(key, v);
-    return v;
   }
 
-  /** Recompiles the set from every valid resource; pushes it when it changed. */
+  /** The resolved export settings of a valid spec: its Secret's headers, or a problem. */
+  async #resolve(
+    namespace: string,
+    headersFrom: SecretKeyRef | undefined,
+  ): Promise<{ export?: ResolvedExport } | { problem: Problem }> {
+    if (headersFrom === undefined) return {};
+    const result = await this.#secrets.headers(namespace, headersFrom);
+    if ("problem" in result) return result;
+    return { export: { otlp: { headers: result.headers } } };
+  }
+
+  /**
+   * Validates the current generation and resolves its Secret; when that fails, the resource
+   * keeps what it had in the set, or (after a restart) the last valid generation persisted in
+   * its status, when that one is still valid and its Secret readable.
+   */
+  async #refresh(obj: BeylaInstrumentation): Promise<ResourceState> {
+    const key = objectKey(obj);
+    const [namespace = ""] = key.split("/");
+    const uid = obj.metadata?.uid ?? "";
+    const generation = obj.metadata?.generation ?? 0;
+    let before = this.#state.get(key);
+    if (before !== undefined && before.uid !== uid) before = undefined;
+    const state: ResourceState = {
+      uid,
+      generation,
+      applied: before?.applied,
+      lastValid: before?.lastValid,
+    };
+    const check = this.#check(key, obj);
+    if (check.error !== undefined) {
+      state.problem = { reason: "InvalidSpec", message: check.error };
+    } else {
+      const resolved = await this.#resolve(namespace, check.headersFrom);
+      const spec = obj.spec ?? {};
+      if ("problem" in resolved) state.problem = resolved.problem;
+      else {
+        state.applied = { generation, spec, ...resolved };
+        state.lastValid = { generation, spec };
+      }
+    }
+    if (state.problem !== undefined && state.applied === undefined) {
+      state.lastValid ??= persistedLastValid(obj.status?.lastValid, generation);
+      const last = state.lastValid;
+      if (last !== undefined) {
+        const again = this.#parse(key, last.spec);
+        const resolved =
+          again.error === undefined ? await this.#resolve(namespace, again.headersFrom) : undefined;
+        if (again.error !== undefined) {
+          this.#d.log.warn("the last valid generation kept in status is not valid any more", {
+            resource: key,
+            generation: last.generation,
+          });
+          state.lastValid = undefined;
+        } else if (resolved !== undefined && !("problem" in resolved)) {
+          state.applied = { generation: last.generation, spec: last.spec, ...resolved };
+          this.#d.log.info("applying the last valid generation kept in status", {
+            resource: key,
+            generation: last.generation,
+          });
+        }
+      }
+    }
+    if (state.problem !== undefined && state.problem.message !== before?.problem?.message) {
+      this.#d.log.warn("the current generation cannot be applied", {
+        resource: key,
+        generation,
+        reason: state.problem.reason,
+        applied: state.applied?.generation ?? "none",
+      });
+    }
+    // Not for a resource deleted meanwhile (its reconcile has dropped it, or will).
+    if (this.#resources?.get(key)?.metadata?.uid === uid) this.#state.set(key, state);
+    return state;
+  }
+
+  /** Recompiles the set from what each resource applies; pushes it when it changed. */
   #compile(): void {
     if (!this.#synced || this.#pusher === undefined) return;
     const resources: SelectorSetResource[] = [];
     for (const obj of this.#resources?.list() ?? []) {
-      const key = objectKey(obj);
-      const v = this.#validate(key, obj);
-      if (v.error !== undefined) continue;
-      resources.push({
+      const state = this.#state.get(objectKey(obj));
+      const applied = state?.applied;
+      if (applied === undefined || state?.uid !== (obj.metadata?.uid ?? "")) continue;
+      const resource: SelectorSetResource = {
         namespace: obj.metadata?.namespace ?? "",
         name: obj.metadata?.name ?? "",
-        uid: v.uid,
-        generation: v.generation,
+        uid: state.uid,
+        generation: applied.generation,
         clusterWide: obj.metadata?.namespace === this.#c.namespace,
-        spec: obj.spec ?? {},
-      });
+        spec: applied.spec,
+      };
+      if (applied.export !== undefined) resource.export = applied.export;
+      resources.push(resource);
     }
     const { set, changed } = this.#sets.update(resources);
     if (!changed) return;
@@ -282,15 +425,16 @@ export class Operator {
     this.#pusher.setTarget(set);
   }
 
-  async #writeStatus(key: string, obj: BeylaInstrumentation): Promise<void> {
-    const v = this.#validate(key, obj);
+  async #writeStatus(key: string, obj: BeylaInstrumentation, state: ResourceState): Promise<void> {
     const previous = this.#written.get(key) ?? obj.status;
     const status = computeStatus({
       namespace: obj.metadata?.namespace ?? "",
       name: obj.metadata?.name ?? "",
-      generation: v.generation,
-      invalid: v.error,
-      since: v.error === undefined ? this.#sets.since(key) : undefined,
+      generation: state.generation,
+      problem: state.problem,
+      appliedGeneration: state.applied?.generation,
+      lastValid: state.lastValid,
+      since: state.applied === undefined ? undefined : this.#sets.since(key),
       agents: this.#pusher?.agents() ?? [],
       agentSelector: `${this.#c.agentSelector} in namespace ${this.#c.agentNamespace}`,
       previous,
@@ -299,11 +443,13 @@ export class Operator {
     if (sameStatus(previous, status)) return;
     const [namespace, name] = key.split("/");
     try {
+      // The whole status at once (a JSON patch "add" replaces it): a merge patch would merge
+      // lastValid.spec with the previous one and keep fields that the new spec dropped.
       await this.#d.client.request(
         "PATCH",
         `/apis/${GROUP}/${VERSION}/namespaces/${namespace}/${PLURAL}/${name}/status`,
-        { status },
-        "application/merge-patch+json",
+        [{ op: "add", path: "/status", value: status }],
+        "application/json-patch+json",
       );
       this.#written.set(key, status);
     } catch (err) {
@@ -317,4 +463,14 @@ export class Operator {
     const set = this.currentSet;
     return set ?? { unavailable: "the selector set is not compiled yet" };
   }
+}
+
+/** `status.lastValid` as read back from the API server, when well-formed and not newer. */
+function persistedLastValid(value: unknown, generation: number): LastValid | undefined {
+  if (value === null || typeof value !== "object") return undefined;
+  const v = value as { generation?: unknown; spec?: unknown };
+  if (typeof v.generation !== "number" || !Number.isSafeInteger(v.generation)) return undefined;
+  if (v.generation < 1 || v.generation > generation) return undefined;
+  if (v.spec === null || typeof v.spec !== "object") return undefined;
+  return { generation: v.generation, spec: v.spec };
 }

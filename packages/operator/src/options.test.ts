@@ -24,6 +24,11 @@ describe("parseOperatorOptions", () => {
     assert.equal(opts.agentInsecureSkipVerify, true);
     assert.equal(opts.namespace, "beyla");
     assert.equal(opts.identity, "op-env");
+    assert.equal(opts.tlsReloadMs, 60_000);
+    assert.equal(
+      parseOperatorOptions([], { BEYLA_OPERATOR_TLS_RELOAD_PERIOD: "5s" }).tlsReloadMs,
+      5000,
+    );
   });
 
   const bad: [string[], RegExp][] = [

@@ -28,6 +28,8 @@ export interface OperatorOptions {
   listenPort: number;
   tlsCertFile?: string;
   tlsKeyFile?: string;
+  /** Check the serving certificate and the agent CA bundle for a rotation this often. */
+  tlsReloadMs: number;
   audience: string;
   logLevel: Level;
   help: boolean;
@@ -163,6 +165,12 @@ const FLAGS: readonly FlagSpec[] = [
   },
   { flag: "tls-key-file", key: "tlsKeyFile", kind: "string", help: "serving key of the endpoint" },
   {
+    flag: "tls-reload-period",
+    key: "tlsReloadMs",
+    kind: "duration",
+    help: "check the serving certificate and --agent-ca-file for a rotation this often (default 60s)",
+  },
+  {
     flag: "audience",
     key: "audience",
     kind: "string",
@@ -199,6 +207,7 @@ export const DEFAULTS: Omit<
   watchdogMs: 300_000,
   listenAddress: "0.0.0.0",
   listenPort: 9443,
+  tlsReloadMs: 60_000,
   audience: "beyla-control",
   logLevel: "info",
   help: false,

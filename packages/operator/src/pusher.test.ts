@@ -1,5 +1,5 @@
 import assert from "node:assert/strict";
-import { mkdtempSync, rmSync, writeFileSync } from "node:fs";
+import { copyFileSync, mkdtempSync, readFileSync, rmSync, writeFileSync } from "node:fs";
 import { tmpdir } from "node:os";
 import { join } from "node:path";
 import { after, before, describe, it } from "node:test";
@@ -7,7 +7,9 @@ import { makeSelectorSet, type ApplyAnswer, type SelectorSetResource } from "@be
 import type { AgentPod } from "./agents.js";
 import { silentLog } from "./logger.js";
 import { Pusher } from "./pusher.js";
+import { makeCa, makeLeaf } from "./testing/certs.js";
 import { FakeAgent } from "./testing/fake-agent.js";
+import { RecordingLog } from "./testing/recording-log.js";
 
 const web: SelectorSetResource = {
   namespace: "shop",
@@ -102,5 +104,88 @@ describe("Pusher", () => {
   it("forgets a removed agent", () => {
     pusher.remove("beyla/a");
     assert.deepEqual(pusher.agents(), []);
+  });
+});
+
+describe("Pusher with a rotating agent CA bundle", () => {
+  const dir = mkdtempSync(join(tmpdir(), "beyla-pusher-ca-"));
+  const tokenFile = join(dir, "token");
+  const caFile = join(dir, "ca.crt");
+  const agent = new FakeAgent();
+  const log = new RecordingLog();
+  let pod: AgentPod;
+  let pusher: Pusher;
+  let oldCa: string;
+  let newCa: string;
+
+  before(async () => {
+    writeFileSync(tokenFile, "op-token\n");
+    oldCa = makeCa(dir, "old-ca").cert;
+    const ca = makeCa(dir, "new-ca");
+    newCa = ca.cert;
+    // The agents already serve certificates of the new CA; the operator trusts the old one.
+    const leaf = makeLeaf(dir, "agent", ca);
+    copyFileSync(oldCa, caFile);
+    const port = await agent.listen({ cert: readFileSync(leaf.cert), key: readFileSync(leaf.key) });
+    pod = { key: "beyla/a", node: "n1", ip: "127.0.0.1", port, ready: true };
+    pusher = new Pusher({
+      tokenFile,
+      caFile,
+      caReloadMs: 0,
+      log,
+      retry: { baseMs: 20, maxMs: 20, jitter: 0 },
+      onChange: () => undefined,
+      onConflict: () => undefined,
+    });
+  });
+  after(() => {
+    pusher.stop();
+    agent.close();
+    rmSync(dir, { recursive: true, force: true });
+  });
+
+  it("verifies agents with the CA bundle on disk at each push, old one kept for a bad file", async () => {
+    pusher.setTarget(makeSelectorSet(1, [web]));
+    pusher.upsert(pod);
+    await until("a verification failure", () => pusher.agents()[0]?.error !== undefined);
+    assert.match(pusher.agents()[0]?.error ?? "", /push of version 1 to n1 failed: .*certificate/);
+    assert.equal(agent.received.length, 0);
+
+    // Rotated on disk: the next (retried) push trusts the new CA.
+    copyFileSync(newCa, caFile);
+    await until("a verified push", () => pusher.agents()[0]?.answer?.appliedVersion === 1);
+    assert.equal(pusher.agents()[0]?.error, undefined);
+    assert.equal(log.messages("info").filter((m) => m === "agent CA bundle reloaded").length, 1);
+
+    // A partial file: the new CA stays in force, pushes still verify, one warning.
+    const pem = readFileSync(newCa, "utf8");
+    writeFileSync(caFile, pem.slice(0, 100));
+    pusher.setTarget(makeSelectorSet(2, [web]));
+    await until("the push of version 2", () => pusher.agents()[0]?.answer?.appliedVersion === 2);
+    const refusals = log.lines.filter((l) => l.msg.startsWith("cannot use"));
+    assert.deepEqual(
+      refusals.map((l) => [l.level, l.msg]),
+      [["warn", "cannot use the new agent CA bundle; keeping the previous one"]],
+    );
+    assert.match(String(refusals[0]?.fields["error"]), /truncated/);
+  });
+
+  it("fails pushes, saying why, while no CA bundle was ever usable", async () => {
+    const fresh = new Pusher({
+      tokenFile,
+      caFile: join(dir, "missing.crt"),
+      log: new RecordingLog(),
+      retry: { baseMs: 1000, maxMs: 1000, jitter: 0 },
+      onChange: () => undefined,
+      onConflict: () => undefined,
+    });
+    fresh.setTarget(makeSelectorSet(1, [web]));
+    fresh.upsert(pod);
+    await until("the failure", () => fresh.agents()[0]?.error !== undefined);
+    fresh.stop();
+    assert.match(
+      fresh.agents()[0]?.error ?? "",
+      /failed: no usable CA bundle in .*missing\.crt: ENOENT/,
+    );
   });
 });

@@ -10,12 +10,19 @@ import { readApplyAnswer, requestJson, type ApplyAnswer, type SelectorSet } from
 import { agentUrl, type AgentPod } from "./agents.js";
 import { backoffDelay, type BackoffOptions } from "./backoff.js";
 import { errorText, type Log } from "./logger.js";
+import { caBundle, type CaBundle, type ReloadingFiles } from "./tls-reload.js";
 
 export interface PusherOptions {
   /** Projected ServiceAccount token presented to agents; read before each push (it rotates). */
   tokenFile: string;
-  /** PEM bundle of the CA that signs the agents' serving certificates. */
+  /**
+   * PEM bundle of the CA that signs the agents' serving certificates. Read again at a push
+   * when `caReloadMs` passed since the last check; a bad or partial file keeps the previous
+   * bundle (tls-reload.ts).
+   */
   caFile?: string;
+  /** Default 60 s; 0: checked before every push. */
+  caReloadMs?: number;
   insecureSkipVerify?: boolean;
   /** "https" except in tests. */
   scheme?: "https" | "http";
@@ -55,10 +62,12 @@ export class Pusher {
   #running = 0;
   #waiting: (() => void)[] = [];
   #stopped = false;
-  #ca: Promise<Buffer | undefined> | undefined;
+  readonly #ca: ReloadingFiles<CaBundle> | undefined;
+  #caCheckedAt = -Infinity;
 
   constructor(options: PusherOptions) {
     this.#o = options;
+    if (options.caFile !== undefined) this.#ca = caBundle(options.caFile, options.log);
   }
 
   get target(): SelectorSet | undefined {
@@ -145,7 +154,7 @@ export class Pusher {
         url: agentUrl(e.agent, this.#o.scheme ?? "https"),
         body: set,
         token,
-        ca: await this.#caBundle(),
+        ca: this.#caBundle(),
         insecureSkipVerify: this.#o.insecureSkipVerify,
         timeoutMs: this.#o.timeoutMs ?? 10_000,
       });
@@ -187,14 +196,20 @@ export class Pusher {
     }
   }
 
-  #caBundle(): Promise<Buffer | undefined> {
-    const file = this.#o.caFile;
-    if (file === undefined) return Promise.resolve(undefined);
-    // Read once per minute at most: CA bundles rotate rarely.
-    this.#ca ??= readFile(file).finally(() => {
-      setTimeout(() => (this.#ca = undefined), 60_000).unref();
-    });
-    return this.#ca;
+  /** The CA bundle in force; throws (failing the push) while none is usable. */
+  #caBundle(): Buffer | undefined {
+    const ca = this.#ca;
+    if (ca === undefined) return undefined;
+    const now = Date.now();
+    if (ca.current === undefined || now - this.#caCheckedAt >= (this.#o.caReloadMs ?? 60_000)) {
+      this.#caCheckedAt = now;
+      ca.poll();
+    }
+    const current = ca.current;
+    if (current === undefined) {
+      throw new Error(`no usable CA bundle in ${this.#o.caFile ?? ""}: ${ca.lastError ?? "?"}`);
+    }
+    return current.pem;
   }
 
   async #slot(): Promise<void> {

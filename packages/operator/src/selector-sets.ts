@@ -4,7 +4,9 @@
  * pushes the very set the agents hold), and jumps above any version an agent reports holding.
  * The leader keeps version and hash on its Lease, so they survive restarts and failovers.
  */
+import { createHash } from "node:crypto";
 import {
+  canonicalJson,
   makeSelectorSet,
   selectorSetHash,
   type SelectorSet,
@@ -39,8 +41,11 @@ export class SelectorSets {
   #last: VersionRecord | undefined;
   /** A version agents were seen holding; the next set goes above it. */
   #floor = 0;
-  /** For each resource key, the version of the set that first carried its current generation. */
-  readonly #since = new Map<string, { uid: string; generation: number; version: number }>();
+  /**
+   * For each resource key, the version of the set that first carried its current content
+   * (generation, spec and resolved headers: a rotated Secret is new content too).
+   */
+  readonly #since = new Map<string, { digest: string; version: number }>();
 
   constructor(restored?: VersionRecord) {
     this.#last = restored;
@@ -97,7 +102,7 @@ export class SelectorSets {
     return this.#last;
   }
 
-  /** Version of the set that first carried this resource's current generation. */
+  /** Version of the set that first carried this resource's current content. */
   since(key: string): number | undefined {
     return this.#since.get(key)?.version;
   }
@@ -107,9 +112,10 @@ export class SelectorSets {
     for (const r of set.resources) {
       const key = `${r.namespace}/${r.name}`;
       keys.add(key);
+      const digest = createHash("sha256").update(canonicalJson(r)).digest("hex");
       const known = this.#since.get(key);
-      if (known === undefined || known.uid !== r.uid || known.generation !== r.generation) {
-        this.#since.set(key, { uid: r.uid, generation: r.generation, version: set.version });
+      if (known === undefined || known.digest !== digest) {
+        this.#since.set(key, { digest, version: set.version });
       }
     }
     for (const key of [...this.#since.keys()]) if (!keys.has(key)) this.#since.delete(key);

@@ -6,17 +6,24 @@
  *                    ServiceAccount (TokenReview).
  * GET /healthz       200 while the process runs
  * GET /readyz        200 once the replica is serving (leader with a set, or standing by)
+ *
+ * The serving certificate is checked for a rotation every `reloadIntervalMs` (cert-manager
+ * renews the Secret, the kubelet swaps the mounted files): a new certificate that fits its key
+ * is used for the next TLS handshakes, a bad or partial one keeps the previous (tls-reload.ts).
  */
-import { readFileSync } from "node:fs";
+import type { Server as HttpsServer } from "node:https";
 import { BearerAuth, type SelectorSet, type TokenReviewFn } from "@beyla-ts/shared";
 import Fastify, { type FastifyInstance } from "fastify";
 import type { Log } from "./logger.js";
+import { servingCertificate, type ReloadingFiles, type ServingPair } from "./tls-reload.js";
 
 export interface OperatorServerOptions {
   port: number;
   host: string;
   /** Absent: plain HTTP (tests only). */
   tls?: { certFile: string; keyFile: string };
+  /** How often the certificate files are checked for a rotation. Default 60 s; 0: never. */
+  reloadIntervalMs?: number;
   review: TokenReviewFn;
   /** The agents' ServiceAccount username. */
   allowedUsername: string;
@@ -28,6 +35,8 @@ export interface OperatorServerOptions {
 export class OperatorServer {
   readonly #app: FastifyInstance;
   readonly #options: OperatorServerOptions;
+  readonly #cert: ReloadingFiles<ServingPair> | undefined;
+  #reloadTimer: NodeJS.Timeout | undefined;
   #closing: Promise<void> | undefined;
 
   constructor(options: OperatorServerOptions) {
@@ -38,14 +47,9 @@ export class OperatorServer {
     });
     let https: { cert: Buffer; key: Buffer } | undefined;
     if (options.tls !== undefined) {
-      try {
-        https = {
-          cert: readFileSync(options.tls.certFile),
-          key: readFileSync(options.tls.keyFile),
-        };
-      } catch (cause) {
-        throw new Error(`cannot read ${options.tls.certFile} / ${options.tls.keyFile}`, { cause });
-      }
+      this.#cert = servingCertificate(options.tls.certFile, options.tls.keyFile, options.log);
+      const pair = this.#cert.load();
+      https = { cert: pair.cert, key: pair.key };
     }
     const app = (
       https === undefined ? Fastify({ logger: false }) : Fastify({ logger: false, https })
@@ -73,12 +77,41 @@ export class OperatorServer {
 
   async listen(): Promise<number> {
     await this.#app.listen({ port: this.#options.port, host: this.#options.host });
+    this.#startReload();
     const address = this.#app.server.address();
     return typeof address === "object" && address !== null ? address.port : this.#options.port;
   }
 
+  /** SHA-256 fingerprint of the certificate served to new connections (none over HTTP). */
+  get fingerprint(): string | undefined {
+    return this.#cert?.current?.fingerprint;
+  }
+
+  /** Checks the certificate files now; true when a new certificate is in use. */
+  reloadCertificate(): boolean {
+    const cert = this.#cert;
+    if (cert === undefined || !cert.poll()) return false;
+    const pair = cert.current!;
+    try {
+      // Existing connections keep their session; new handshakes get the new certificate.
+      (this.#app.server as HttpsServer).setSecureContext({ cert: pair.cert, key: pair.key });
+    } catch (err) {
+      this.#options.log.warn("cannot switch to the new serving certificate", { error: err });
+      return false;
+    }
+    return true;
+  }
+
   close(): Promise<void> {
+    clearInterval(this.#reloadTimer);
     this.#closing ??= this.#app.close();
     return this.#closing;
+  }
+
+  #startReload(): void {
+    const every = this.#options.reloadIntervalMs ?? 60_000;
+    if (this.#cert === undefined || every <= 0 || this.#reloadTimer !== undefined) return;
+    this.#reloadTimer = setInterval(() => this.reloadCertificate(), every);
+    this.#reloadTimer.unref();
   }
 }

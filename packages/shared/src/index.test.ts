@@ -26,6 +26,7 @@ describe("public API", () => {
       "matchesSelector",
       "parseDuration",
       "parseInstrumentationSpec",
+      "parseOtlpHeaders",
       "prometheusLabelName",
       "readApplyAnswer",
       "readSelectorSet",

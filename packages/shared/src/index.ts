@@ -22,6 +22,7 @@ export {
   selectorSetHash,
   sortResources,
   type ApplyAnswer,
+  type ResolvedExport,
   type SelectedCount,
   type SelectorSet,
   type SelectorSetResource,
@@ -37,6 +38,7 @@ export type {
   SecretKeyRef,
 } from "./crd/types.js";
 export { parseDuration } from "./config/duration.js";
+export { parseOtlpHeaders } from "./config/otlp-headers.js";
 export { expandEnv, type Env } from "./config/expand-env.js";
 export { loadAgentConfig, type LoadAgentConfigOptions } from "./config/load.js";
 export { PortRanges, type PortRange } from "./config/port-ranges.js";

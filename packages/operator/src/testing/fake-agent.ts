@@ -1,5 +1,9 @@
-/** A node agent's control endpoint in miniature (plain HTTP), for unit tests of the push side. */
-import { createServer, type Server } from "node:http";
+/**
+ * A node agent's control endpoint in miniature (plain HTTP, or HTTPS with a given certificate),
+ * for unit tests of the push side.
+ */
+import { createServer, type IncomingMessage, type Server, type ServerResponse } from "node:http";
+import { createServer as createHttpsServer } from "node:https";
 import type { SelectorSet } from "@beyla-ts/shared";
 
 export class FakeAgent {
@@ -12,8 +16,8 @@ export class FakeAgent {
   failWith: number | undefined;
   #server: Server | undefined;
 
-  async listen(): Promise<number> {
-    this.#server = createServer((req, res) => {
+  async listen(tls?: { cert: Buffer; key: Buffer }): Promise<number> {
+    const handler = (req: IncomingMessage, res: ServerResponse): void => {
       let body = "";
       req.on("data", (c: Buffer) => (body += c.toString()));
       req.on("end", () => {
@@ -43,7 +47,8 @@ export class FakeAgent {
           JSON.stringify({ appliedVersion: this.version, hash: this.hash, node: "n1", selected }),
         );
       });
-    });
+    };
+    this.#server = tls === undefined ? createServer(handler) : createHttpsServer(tls, handler);
     await new Promise<void>((r) => this.#server?.listen(0, "127.0.0.1", r));
     const addr = this.#server.address();
     return typeof addr === "object" && addr !== null ? addr.port : 0;

@@ -120,8 +120,18 @@ export class FakeKube implements KubeClient {
       return this.put(collection, obj) as T;
     }
     if (method === "PATCH" && sub === "status") {
-      const patch = body as { status: unknown };
-      return this.put(collection, { ...current, status: patch.status }) as T;
+      // A JSON patch replacing /status, or a merge patch of { status }.
+      if (Array.isArray(body)) {
+        const ops = body as { op: string; path: string; value: unknown }[];
+        const op = ops[0];
+        if (ops.length !== 1 || op?.path !== "/status" || !["add", "replace"].includes(op.op)) {
+          throw new Error(`fake: JSON patch ${JSON.stringify(body)} not supported`);
+        }
+        return this.put(collection, { ...current, status: op.value }) as T;
+      }
+      const patch = body as { status: Record<string, unknown> };
+      const merged = { ...(current["status"] as object), ...patch.status };
+      return this.put(collection, { ...current, status: merged }) as T;
     }
     throw new Error(`fake: ${method} ${path} not supported`);
   }

@@ -62,6 +62,50 @@ describe("selector set", () => {
     assert.deepEqual(readSelectorSet(JSON.parse(JSON.stringify(set))), set);
   });
 
+  it("carries the headers the operator resolved, in the hash, and reads them back", () => {
+    const withHeaders: SelectorSetResource = {
+      ...web,
+      export: { otlp: { headers: { authorization: "Bearer s3cret", "x-org": "7" } } },
+    };
+    const set = makeSelectorSet(4, [withHeaders, all]);
+    assert.deepEqual(readSelectorSet(JSON.parse(JSON.stringify(set))), set);
+    // A rotated credential is other content: a new hash, so a new version is pushed.
+    const rotated: SelectorSetResource = {
+      ...web,
+      export: { otlp: { headers: { authorization: "Bearer other", "x-org": "7" } } },
+    };
+    assert.notEqual(selectorSetHash([withHeaders]), selectorSetHash([rotated]));
+    assert.notEqual(selectorSetHash([withHeaders]), selectorSetHash([web]));
+    // A receiver that dropped the field would see a hash mismatch, never a set without it.
+    assert.throws(
+      () => readSelectorSet({ ...set, resources: [all, web] }),
+      /does not match the resources/,
+    );
+  });
+
+  it("refuses malformed headers without quoting any header value", () => {
+    const withExport = (exp: unknown) => {
+      const r = { ...web, export: exp } as SelectorSetResource;
+      return { version: 1, hash: selectorSetHash([r]), resources: [r] };
+    };
+    const cases: [unknown, RegExp][] = [
+      [
+        { otlp: { headers: { authorization: 7 } } },
+        /export\.otlp\.headers: "authorization" must be a string/,
+      ],
+      [{ otlp: { headers: "authorization=x" } }, /export\.otlp\.headers must be a JSON object/],
+      [{ otlp: { headers: {}, endpoint: "x" } }, /export\.otlp: unknown key "endpoint"/],
+      [{ prometheus: {} }, /export: unknown key "prometheus"/],
+    ];
+    for (const [exp, message] of cases) {
+      assert.throws(
+        () => readSelectorSet(withExport(exp)),
+        (err: Error) => message.test(err.message) && !err.message.includes("authorization=x"),
+        JSON.stringify(exp),
+      );
+    }
+  });
+
   const bad: [string, unknown, RegExp][] = [
     ["a list", [], /must be a JSON object/],
     ["version 0", { ...makeSelectorSet(1, []), version: 0 }, /version must be a positive integer/],

@@ -14,6 +14,20 @@ export interface SelectorSetResource {
   clusterWide: boolean;
   /** The spec as stored (camelCase); agents parse it with parseInstrumentationSpec. */
   spec: unknown;
+  /**
+   * What the operator resolved for this spec and the agents cannot read themselves: the OTLP
+   * headers of `spec.export.otlp.headersFrom` (read from the Secret). Absent when there is
+   * nothing to resolve. Header values are credentials: never log them.
+   */
+  export?: ResolvedExport;
+}
+
+/** Export settings resolved by the operator, beside a resource's spec. */
+export interface ResolvedExport {
+  otlp?: {
+    /** Header name -> value, from the Secret key named by `spec.export.otlp.headersFrom`. */
+    headers: Record<string, string>;
+  };
 }
 
 export interface SelectorSet {
@@ -129,7 +143,7 @@ function readResource(item: unknown, i: number): SelectorSetResource {
   if (typeof obj["clusterWide"] !== "boolean") {
     throw new Error(`${where}.clusterWide must be true or false`);
   }
-  return {
+  const out: SelectorSetResource = {
     namespace: text("namespace"),
     name: text("name"),
     uid: text("uid"),
@@ -137,6 +151,33 @@ function readResource(item: unknown, i: number): SelectorSetResource {
     clusterWide: obj["clusterWide"],
     spec: obj["spec"] ?? {},
   };
+  if (obj["export"] !== undefined) out.export = readExport(obj["export"], `${where}.export`);
+  return out;
+}
+
+/** Reads `export`; messages name keys, never header values. */
+function readExport(value: unknown, where: string): ResolvedExport {
+  const obj = record(value, where);
+  for (const key of Object.keys(obj)) {
+    if (key !== "otlp") throw new Error(`${where}: unknown key ${JSON.stringify(key)}`);
+  }
+  const out: ResolvedExport = {};
+  if (obj["otlp"] !== undefined) {
+    const otlp = record(obj["otlp"], `${where}.otlp`);
+    for (const key of Object.keys(otlp)) {
+      if (key !== "headers") throw new Error(`${where}.otlp: unknown key ${JSON.stringify(key)}`);
+    }
+    const headers = record(otlp["headers"], `${where}.otlp.headers`);
+    const copy: Record<string, string> = {};
+    for (const [name, v] of Object.entries(headers)) {
+      if (name === "" || typeof v !== "string") {
+        throw new Error(`${where}.otlp.headers: ${JSON.stringify(name)} must be a string`);
+      }
+      copy[name] = v;
+    }
+    out.otlp = { headers: copy };
+  }
+  return out;
 }
 
 /** Reads an agent's answer; throws an Error saying what is wrong. */

@@ -63,7 +63,8 @@ export interface OtlpExportSpec {
   protocol?: OtlpProtocol;
   /**
    * A Secret key in the resource's namespace holding OTEL_EXPORTER_OTLP_HEADERS-style text
-   * (`k=v,k2=v2`); only the reference is validated here.
+   * (`k=v,k2=v2`); only the reference is validated here. The operator reads the Secret and
+   * sends the headers beside the spec (`export.otlp.headers` of the selector set's resource).
    */
   headersFrom?: SecretKeyRef;
 }

@@ -13,6 +13,7 @@ import type { KubeEnvironment } from "./kube/kube-client.js";
 import type { KubeMetadata } from "./kube/kube-metadata.js";
 import { startKubeMetadata } from "./kube/start-kube.js";
 import { HttpPipeline } from "./pipeline/http-pipeline.js";
+import { ProvisionalHold } from "./pipeline/provisional-hold.js";
 import { ServiceRegistry } from "./pipeline/service-registry.js";
 import type { Logger } from "./logger.js";
 
@@ -20,6 +21,8 @@ import type { Logger } from "./logger.js";
 const REMOVAL_GRACE_MS = 2000;
 const STATS_INTERVAL_MS = 1000;
 const MAX_PROCESSES = 16384;
+/** Listen events kept while discovery starts; more are left to its first scan. */
+const MAX_EARLY_LISTENS = 1024;
 
 /**
  * The node agent on one host: discovery picks processes, the kernel programs capture their
@@ -28,6 +31,11 @@ const MAX_PROCESSES = 16384;
 export class Agent {
   private capture: HttpCapture | undefined;
   private watcher: ProcessWatcher | undefined;
+  private pipeline: HttpPipeline | undefined;
+  /** Records of processes captured since their listen(), until discovery decides. */
+  private readonly hold = new ProvisionalHold();
+  /** Listen events before discovery started. */
+  private readonly earlyListens = new Set<number>();
   private kube: KubeMetadata | undefined;
   private control: AgentControl | undefined;
   private exporters: ExporterHub | undefined;
@@ -50,6 +58,8 @@ export class Agent {
     // Discovery reads /proc: the kernel programs must use the PIDs of its namespace.
     const procNamespace = detectPidNamespace();
     const capture = new HttpCapture({
+      provisionalOnListen: true,
+      selfPid: procNamespace.selfPid,
       ...this.captureOptions,
       pidNamespace: this.captureOptions.pidNamespace ?? procNamespace,
     });
@@ -66,10 +76,15 @@ export class Agent {
     const pipeline = new HttpPipeline(this.services, new RouteMatcher(this.config.routes), [
       this.exporters,
     ]);
+    this.pipeline = pipeline;
     capture.start(
-      (record) => pipeline.handle(record),
-      // A process started listening: discovery looks at it now, not at its next poll.
-      (listen) => this.watcher?.examine(listen.pid),
+      (record) => {
+        if (!this.services.get(record.pid) && this.hold.hold(record)) return;
+        pipeline.handle(record);
+      },
+      // A process started listening: the kernel captures it provisionally, and discovery
+      // looks at it now, not at its next poll.
+      (listen) => this.listened(listen.pid, procNamespace.selfPid),
     );
     this.startStats(pipeline);
 
@@ -92,10 +107,13 @@ export class Agent {
         added: (p) => this.instrument(p),
         removed: (p) => this.forget(p),
         updated: (p) => this.redecorate(p),
+        examined: (pid, selected) => this.decided(pid, selected),
         error: (e) => this.log.warn("process discovery failed", { error: e }),
       },
     );
     this.watcher = watcher;
+    for (const pid of this.earlyListens) watcher.examine(pid);
+    this.earlyListens.clear();
     this.kube?.onPodChange(() => watcher.kubeChanged());
     await watcher.start();
     if (this.config.control) {
@@ -114,6 +132,34 @@ export class Agent {
       instrumented: this.services.size(),
       ...pidFilterFields(capture.pidFilter()),
     });
+  }
+
+  /**
+   * A process started listening: the kernel captures it provisionally from now on, and
+   * discovery looks at it at once instead of at its next poll.
+   */
+  private listened(pid: number, selfPid: number): void {
+    if (pid === selfPid) return;
+    if (!this.watcher && this.earlyListens.size >= MAX_EARLY_LISTENS) {
+      this.capture?.unselect(pid); // not provisional after all: the first scan decides
+      return;
+    }
+    this.hold.listened(pid);
+    if (this.watcher) this.watcher.examine(pid);
+    else this.earlyListens.add(pid);
+  }
+
+  /**
+   * Discovery decided on a process captured provisionally since its listen(): its records
+   * so far are replayed (selected), or dropped and its capture stopped (not selected).
+   */
+  private decided(pid: number, selected: boolean): void {
+    const kept = this.hold.decide(pid, selected);
+    if (!selected) {
+      this.capture?.unselect(pid);
+      return;
+    }
+    for (const record of kept) this.pipeline?.handle(record);
   }
 
   private instrument(p: SelectedProcess): void {
@@ -184,6 +230,8 @@ export class Agent {
             unanswered: kernel?.unanswered ?? 0,
             connection_table_full: kernel?.connectionsFull ?? 0,
             unknown_process: pipeline.counts.unknownProcess,
+            not_selected: this.hold.rejected,
+            provisional_overflow: this.hold.overflow,
             ignored: pipeline.counts.ignored,
           },
         });

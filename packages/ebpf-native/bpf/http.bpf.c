@@ -148,20 +148,33 @@ int enter_close(sys_enter_ctx *ctx) {
   return 0;
 }
 
+/* Set by the loader: capture a new listener at once, until the agent decides (below). */
+const volatile __u8 provisional_on_listen = 0;
+/* The agent's own tgid (in its namespace): never captured provisionally. */
+const volatile __u32 self_tgid = 0;
+
 /*
  * A process started listening (listen() runs in its context): tell discovery, for any
- * process, since discovery is what decides whether it is selected.
+ * process, since discovery is what decides whether it is selected. With
+ * provisional_on_listen, the process is also captured from now on, provisionally: its first
+ * requests may arrive before the agent has decided, which takes a few milliseconds. The agent
+ * keeps those records until it decides, then replays or drops them and removes the entry.
  */
 static __always_inline void report_listen(struct trace_event_raw_inet_sock_set_state *ctx) {
   __u64 pid_tgid = agent_pid_tgid();
   if (!pid_tgid) {
     return; /* not visible in the agent's namespace */
   }
+  __u32 tgid = pid_tgid >> 32;
+  if (provisional_on_listen && tgid != self_tgid) {
+    __u8 provisional = BEYLA_PID_PROVISIONAL;
+    bpf_map_update_elem(&selected_pids, &tgid, &provisional, BPF_NOEXIST);
+  }
   struct beyla_listen_event ev = {
       .type = BEYLA_EVENT_LISTEN,
       .family = (__u8)ctx->family,
       .port = ctx->sport,
-      .pid = pid_tgid >> 32,
+      .pid = tgid,
   };
   if (bpf_ringbuf_output(&events, &ev, sizeof(ev), BPF_RB_FORCE_WAKEUP) != 0) {
     count_stat(BEYLA_STAT_RINGBUF_DROPS);

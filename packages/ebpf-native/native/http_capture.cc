@@ -92,7 +92,8 @@ Napi::Function HttpCapture::Define(Napi::Env env) {
                      });
 }
 
-// new HttpCapture({ ringBytes, maxConnections, wakeupBytes, pidNamespace? }): validated by the
+// new HttpCapture({ ringBytes, maxConnections, wakeupBytes, provisionalOnListen?, selfTgid?,
+// pidNamespace? }): validated by the
 // TS layer. pidNamespace = { dev, ino }: the nsfs device (kernel dev_t encoding) and inode of
 // the PID namespace to report ids in; absent for the initial namespace (no translation).
 HttpCapture::HttpCapture(const Napi::CallbackInfo& info) : Napi::ObjectWrap<HttpCapture>(info) {
@@ -101,6 +102,8 @@ HttpCapture::HttpCapture(const Napi::CallbackInfo& info) : Napi::ObjectWrap<Http
   ring_bytes_ = OptionU32(opts, "ringBytes", 1u << 22);
   max_connections_ = OptionU32(opts, "maxConnections", 16384);
   wakeup_bytes_ = OptionU32(opts, "wakeupBytes", 1u << 16);
+  provisional_on_listen_ = opts.Get("provisionalOnListen").ToBoolean().Value();
+  self_tgid_ = OptionU32(opts, "selfTgid", 0);
   Napi::Value ns = opts.Get("pidNamespace");
   if (ns.IsObject()) {
     Napi::Object o = ns.As<Napi::Object>();
@@ -143,6 +146,8 @@ Napi::Value HttpCapture::Load(const Napi::CallbackInfo& info) {
   }
   skel->rodata->wakeup_bytes = wakeup_bytes_;
   skel->rodata->pidns_translate = pidns_translate_ ? 1 : 0;
+  skel->rodata->provisional_on_listen = provisional_on_listen_ ? 1 : 0;
+  skel->rodata->self_tgid = self_tgid_;
   skel->rodata->pidns_dev = pidns_dev_;
   skel->rodata->pidns_ino = pidns_ino_;
   bpf_map__set_max_entries(skel->maps.events, ring_bytes_);

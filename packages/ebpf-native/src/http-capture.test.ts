@@ -1,6 +1,7 @@
 import assert from "node:assert/strict";
 import { spawn, execFileSync } from "node:child_process";
 import { mkdtempSync, readdirSync, readFileSync, statSync, writeFileSync } from "node:fs";
+import { createServer as createHttpServer } from "node:http";
 import { connect, createServer } from "node:net";
 import { tmpdir } from "node:os";
 import { join } from "node:path";
@@ -184,6 +185,66 @@ function childOf(parent: number): number {
   assert.equal(children.length, 1, `one child of ${parent}: ${children.join(",")}`);
   return Number(children[0]);
 }
+
+describe("HttpCapture with provisionalOnListen", () => {
+  const capture = new HttpCapture({ provisionalOnListen: true, drainIntervalMs: 20 });
+  const seen: Seen[] = [];
+  const listens: ListenEventRecord[] = [];
+  const children: ReturnType<typeof spawn>[] = [];
+
+  before(() => {
+    capture.open();
+    capture.start(
+      (r) => seen.push(copy(r)),
+      (l) => listens.push({ ...l }),
+    );
+  });
+
+  after(() => {
+    capture.close();
+    children.forEach((c) => c.kill());
+  });
+
+  it("captures a new listener's requests before anyone selects it, until unselected", async () => {
+    const dir = mkdtempSync(join(tmpdir(), "beyla-provisional-"));
+    writeFileSync(join(dir, "hello.txt"), "hello world\n");
+    const port = await freePort();
+    const server = spawn("python3", ["-m", "http.server", String(port), "--bind", "127.0.0.1"], {
+      cwd: dir,
+      stdio: "ignore",
+    });
+    children.push(server);
+    await waitForPort(port);
+    execFileSync("curl", ["-s", "-o", "/dev/null", `http://127.0.0.1:${port}/hello.txt`]);
+    await new Promise((r) => setTimeout(r, 200));
+    capture.drain();
+    assert.equal(listens.filter((l) => l.pid === server.pid).length, 1);
+    const mine = () => seen.filter((r) => r.pid === server.pid);
+    // waitForPort's probe connection carried no request: exactly the one GET
+    assert.deepEqual(
+      mine().map((r) => [r.head, r.status]),
+      [["GET /hello.txt HTTP/1.1", 200]],
+    );
+    capture.unselect(server.pid!);
+    execFileSync("curl", ["-s", "-o", "/dev/null", `http://127.0.0.1:${port}/hello.txt`]);
+    await new Promise((r) => setTimeout(r, 200));
+    capture.drain();
+    assert.equal(mine().length, 1);
+  });
+
+  it("never captures its own process provisionally", async () => {
+    const server = createHttpServer((_req, res) => res.end("ok"));
+    await new Promise<void>((r) => server.listen(0, "127.0.0.1", r));
+    const port = (server.address() as { port: number }).port;
+    // fetch, not curl: a synchronous child would block the server in this very process
+    assert.equal(await (await fetch(`http://127.0.0.1:${port}/`)).text(), "ok");
+    await new Promise((r) => setTimeout(r, 200));
+    capture.drain();
+    server.close();
+    assert.equal(listens.filter((l) => l.pid === process.pid && l.port === port).length, 1);
+    assert.equal(seen.filter((r) => r.pid === process.pid).length, 0);
+  });
+});
 
 describe("HttpCapture with the ids of another PID namespace", () => {
   const seen: Seen[] = [];

@@ -42,13 +42,23 @@ export interface HttpCaptureOptions {
    * (detectPidNamespace()). Outside the initial namespace the kernel programs translate ids.
    */
   pidNamespace?: PidNamespace;
+  /**
+   * Capture a process from its listen() on, provisionally (the kernel adds it to the PID
+   * filter), so its first requests are not lost while the agent decides; the caller must
+   * select() or unselect() every process a listen event names. Default false.
+   */
+  provisionalOnListen?: boolean;
+  /** This process's pid (in `pidNamespace`): never captured provisionally. */
+  selfPid?: number;
 }
 
 export type HttpRecordHandler = (record: HttpEventRecord) => void;
 /** Told when a process (selected or not) starts listening on a TCP port. */
 export type ListenHandler = (event: ListenEventRecord) => void;
 
-type SizeOptions = Required<Omit<HttpCaptureOptions, "pidNamespace">>;
+type SizeOptions = Required<
+  Omit<HttpCaptureOptions, "pidNamespace" | "provisionalOnListen" | "selfPid">
+>;
 
 const DEFAULTS: SizeOptions = {
   ringBytes: 1 << 22,
@@ -82,6 +92,7 @@ function checkOptions(o: SizeOptions): void {
 export class HttpCapture {
   private readonly options: SizeOptions;
   private readonly pidNamespace: PidNamespace | undefined;
+  private readonly provisional: { on: boolean; selfPid: number | undefined };
   private native: NativeHttpCapture | undefined;
   private timer: NodeJS.Timeout | undefined;
   private readonly batch: Uint8Array;
@@ -93,7 +104,8 @@ export class HttpCapture {
   private malformed = 0;
 
   constructor(options: HttpCaptureOptions = {}) {
-    const { pidNamespace, ...sizes } = options;
+    const { pidNamespace, provisionalOnListen, selfPid, ...sizes } = options;
+    this.provisional = { on: provisionalOnListen === true, selfPid };
     this.options = { ...DEFAULTS, ...sizes };
     checkOptions(this.options);
     this.pidNamespace = pidNamespace;
@@ -113,7 +125,12 @@ export class HttpCapture {
       maxConnections: this.options.maxConnections,
       wakeupBytes: this.options.wakeupBytes,
     };
-    const ns = this.pidNamespace ?? detectPidNamespace();
+    const detected = this.pidNamespace === undefined ? detectPidNamespace() : undefined;
+    const ns = this.pidNamespace ?? detected!;
+    if (this.provisional.on) {
+      nativeOptions.provisionalOnListen = true;
+      nativeOptions.selfTgid = this.provisional.selfPid ?? detected?.selfPid ?? process.pid;
+    }
     if (ns.ino !== INITIAL_PID_NAMESPACE_INO) {
       nativeOptions.pidNamespace = {
         dev: Number(kernelDevFromStatDev(ns.dev)),

@@ -44,6 +44,10 @@ export interface NativeCaptureOptions {
   wakeupBytes: number;
   /** Absent: the initial PID namespace, ids are not translated. */
   pidNamespace?: { dev: number; ino: number };
+  /** A new listener is captured provisionally (HttpCaptureOptions.provisionalOnListen). */
+  provisionalOnListen?: boolean;
+  /** The caller's tgid, never captured provisionally. */
+  selfTgid?: number;
 }
 
 /** Each value is true, or a sentence saying why the feature is unavailable. */

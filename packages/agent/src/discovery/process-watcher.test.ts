@@ -43,7 +43,12 @@ function fakeKube(inContainer: Map<number, string>, pods: Map<string, KubeProces
 function watcher(
   selectors: ServiceSelector[],
   kube: KubeLookup,
-  options: { exclude?: ServiceSelector[]; kubePendingMs?: number; now?: () => number } = {},
+  options: {
+    exclude?: ServiceSelector[];
+    kubePendingMs?: number;
+    now?: () => number;
+    examined?: (pid: number, selected: boolean) => void;
+  } = {},
 ) {
   const added: SelectedProcess[] = [];
   const updated: SelectedProcess[] = [];
@@ -63,6 +68,7 @@ function watcher(
       added: (p) => added.push(p),
       removed: (p) => removed.push(p),
       updated: (p) => updated.push(p),
+      ...(options.examined ? { examined: options.examined } : {}),
       error: (e) => assert.fail(e),
     },
   );
@@ -289,21 +295,27 @@ describe("ProcessWatcher hints from the kernel", () => {
     assert.deepEqual(added[0]!.openPorts, [port]);
   });
 
-  it("ignores hints before start, for the agent itself and for selected processes", async () => {
-    const { w, added } = watcher([{ exePath: SLEEP }], fakeKube(new Map(), new Map()));
+  it("examines hints from before start after the first scan, and says what it decided", async () => {
+    const examined: [number, boolean][] = [];
+    const { w, added } = watcher([{ exePath: SLEEP }], fakeKube(new Map(), new Map()), {
+      examined: (pid, selected) => examined.push([pid, selected]),
+    });
     const pid = sleeper();
-    w.examine(pid); // not started: ignored
+    const other = lateListener(await freePort(), 0); // python: not selected
+    w.examine(pid); // before start: waits for it
+    w.examine(process.pid); // the agent itself: ignored
     await new Promise((r) => setTimeout(r, 50));
-    assert.equal(added.length, 0);
+    assert.deepEqual(examined, []);
     await w.start();
-    assert.equal(added.filter((p) => p.pid === pid).length, 1);
-    w.examine(pid); // already selected
-    w.examine(process.pid); // the agent
-    await new Promise((r) => setTimeout(r, 50));
+    await until("the early hint to be examined", () => examined.length === 1);
+    assert.deepEqual(examined, [[pid, true]]);
+    w.examine(other);
+    await until("the python hint to be examined", () => examined.length === 2);
     w.stop();
+    assert.deepEqual(examined[1], [other, false]);
     assert.equal(added.filter((p) => p.pid === pid).length, 1);
     assert.equal(
-      added.some((p) => p.pid === process.pid),
+      added.some((p) => p.pid === process.pid || p.pid === other),
       false,
     );
   });

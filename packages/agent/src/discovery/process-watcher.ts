@@ -44,6 +44,8 @@ export interface ProcessWatcherEvents {
   removed(process: SelectedProcess): void;
   /** A selected process's pod became known after it was selected. */
   updated?(process: SelectedProcess): void;
+  /** A process named by examine() was looked at (or its hint dropped): selected or not. */
+  examined?(pid: number, selected: boolean): void;
   /** A scan failed as a whole; the watcher keeps going. */
   error(error: Error): void;
 }
@@ -122,6 +124,7 @@ export class ProcessWatcher {
     const first = this.scan();
     this.timer = setInterval(() => void this.scan(), this.options.pollIntervalMs);
     this.timer.unref();
+    if (this.hinted.size > 0) this.scheduleHints(); // hints that came before start()
     return first;
   }
 
@@ -154,19 +157,26 @@ export class ProcessWatcher {
    * its network namespace are read.
    */
   examine(pid: number): void {
-    if (!this.timer || this.selected.has(pid) || pid === this.options.selfPid) return;
+    if (pid === this.options.selfPid) return;
+    if (this.selected.has(pid)) {
+      this.events.examined?.(pid, true);
+      return;
+    }
     if (this.hinted.size >= MAX_HINTS) {
       this.hintsDropped++;
+      this.events.examined?.(pid, false); // the next scan decides for good
       return;
     }
     this.hinted.add(pid);
+    if (this.timer) this.scheduleHints(); // else start() does
+  }
+
+  private scheduleHints(): void {
     this.hintPass ??= this.serialized(() => this.examineHinted())
       .catch((e: unknown) => this.events.error(new Error("examine process", { cause: e })))
       .finally(() => {
         this.hintPass = undefined;
-        const waiting = [...this.hinted];
-        this.hinted.clear();
-        for (const next of waiting) this.examine(next);
+        if (this.hinted.size > 0) this.scheduleHints();
       });
   }
 
@@ -181,11 +191,15 @@ export class ProcessWatcher {
     const pids = [...this.hinted];
     this.hinted.clear();
     for (const pid of pids) {
-      if (this.selected.has(pid)) continue;
+      if (this.selected.has(pid)) {
+        this.events.examined?.(pid, true);
+        continue;
+      }
       if (this.needPorts) this.refreshNetnsOf(pid);
       const known = this.known.get(pid);
       if (known) known.checkedGeneration = -1; // read its sockets again
       await this.consider(pid);
+      this.events.examined?.(pid, this.selected.has(pid));
     }
   }
 

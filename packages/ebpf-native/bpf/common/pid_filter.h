@@ -31,6 +31,10 @@ struct {
   __type(value, __u8);
 } selected_pids SEC(".maps");
 
+/* Values of selected_pids: chosen by the agent, or provisional (see http.bpf.c, listen). */
+#define BEYLA_PID_SELECTED 1
+#define BEYLA_PID_PROVISIONAL 2
+
 /* Set by the loader before load. */
 const volatile __u8 pidns_translate = 0;
 const volatile __u64 pidns_dev = 0; /* nsfs device, in the kernel's dev_t encoding */

@@ -40,11 +40,7 @@ export interface HttpEventRecord {
 }
 
 /** Decodes the record at `offset` of `view` into `into` (reused: no allocation per record). */
-export function decodeHttpEvent(
-  view: DataView,
-  offset: number,
-  into: HttpEventRecord,
-): HttpEventRecord {
+export function decodeHttpEvent(view: DataView, offset: number, into: HttpEventRecord): HttpEventRecord {
   into.type = view.getUint8(offset + 0);
   into.role = view.getUint8(offset + 1);
   into.family = view.getUint8(offset + 2);
@@ -103,11 +99,7 @@ export interface ListenEventRecord {
 }
 
 /** Decodes the record at `offset` of `view` into `into` (reused: no allocation per record). */
-export function decodeListenEvent(
-  view: DataView,
-  offset: number,
-  into: ListenEventRecord,
-): ListenEventRecord {
+export function decodeListenEvent(view: DataView, offset: number, into: ListenEventRecord): ListenEventRecord {
   into.type = view.getUint8(offset + 0);
   into.family = view.getUint8(offset + 1);
   into.port = view.getUint16(offset + 2, true);

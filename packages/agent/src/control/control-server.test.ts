@@ -1,9 +1,10 @@
 import assert from "node:assert/strict";
 import { execFileSync } from "node:child_process";
-import { mkdtempSync, readFileSync, rmSync, writeFileSync } from "node:fs";
+import { copyFileSync, mkdtempSync, readFileSync, rmSync, writeFileSync } from "node:fs";
 import { createServer, type Server } from "node:http";
 import { tmpdir } from "node:os";
 import { join } from "node:path";
+import { connect as tlsConnect } from "node:tls";
 import { after, before, describe, it } from "node:test";
 import {
   makeSelectorSet,
@@ -12,7 +13,7 @@ import {
   type SelectorSet,
   type SelectorSetResource,
 } from "@beyla-ts/shared";
-import { ControlServer } from "./control-server.js";
+import { type ControlLogger, ControlServer } from "./control-server.js";
 import { pullOnce } from "./pull.js";
 
 const OPERATOR = serviceAccountUsername("beyla-system", "beyla-operator");
@@ -31,7 +32,11 @@ async function review(token: string) {
   return { authenticated: false };
 }
 
-function server(applied: SelectorSet[] = [], tls?: { certFile: string; keyFile: string }) {
+function server(
+  applied: SelectorSet[] = [],
+  tls?: { certFile: string; keyFile: string; reloadIntervalMs?: number },
+  log?: ControlLogger,
+) {
   return new ControlServer({
     port: 0,
     host: "127.0.0.1",
@@ -39,6 +44,7 @@ function server(applied: SelectorSet[] = [], tls?: { certFile: string; keyFile: 
     review,
     allowedUsername: OPERATOR,
     tls,
+    ...(log ? { log } : {}),
     apply: (set, parsed) => {
       if (set.resources.some((r) => r.name === "boom")) throw new Error("cannot attach");
       applied.push(set);
@@ -228,5 +234,73 @@ describe("ControlServer over HTTPS", () => {
       });
     await assert.rejects(get(false), /self-signed certificate/);
     assert.equal((await get(true)).status, 200);
+  });
+});
+
+/** A self-signed EC certificate for 127.0.0.1 with common name `cn`. */
+function selfSigned(certFile: string, keyFile: string, cn: string): void {
+  execFileSync(
+    "openssl",
+    [
+      "req",
+      "-x509",
+      "-nodes",
+      "-newkey",
+      "ec",
+      "-pkeyopt",
+      "ec_paramgen_curve:prime256v1",
+      "-keyout",
+      keyFile,
+      "-out",
+      certFile,
+      "-days",
+      "1",
+      "-subj",
+      `/CN=${cn}`,
+      "-addext",
+      "subjectAltName=IP:127.0.0.1",
+    ],
+    { stdio: "ignore" },
+  );
+}
+
+/** The common name of the certificate a new TLS connection to `port` is served. */
+function servedName(port: number): Promise<string> {
+  return new Promise((resolve, reject) => {
+    const socket = tlsConnect({ host: "127.0.0.1", port, rejectUnauthorized: false }, () => {
+      const subject = socket.getPeerCertificate().subject as { CN?: string } | undefined;
+      socket.end();
+      resolve(subject?.CN ?? "");
+    });
+    socket.on("error", reject);
+  });
+}
+
+describe("ControlServer certificate rotation", () => {
+  it("keeps retrying a certificate written before its key, and serves it once the pair matches", async () => {
+    const dir = mkdtempSync(join(tmpdir(), "beyla-tls-rotate-"));
+    const certFile = join(dir, "tls.crt");
+    const keyFile = join(dir, "tls.key");
+    selfSigned(certFile, keyFile, "first");
+    const warnings: string[] = [];
+    const log: ControlLogger = { info: () => {}, warn: (msg) => warnings.push(msg) };
+    const srv = server([], { certFile, keyFile, reloadIntervalMs: 50 }, log);
+    const port = await srv.listen();
+    try {
+      assert.equal(await servedName(port), "first");
+      // cert-manager-like rotation, one file at a time: the certificate first
+      const next = mkdtempSync(join(tmpdir(), "beyla-tls-next-"));
+      selfSigned(join(next, "tls.crt"), join(next, "tls.key"), "second");
+      copyFileSync(join(next, "tls.crt"), certFile);
+      await new Promise((r) => setTimeout(r, 200));
+      assert.ok(warnings.length >= 1, "the mismatched pair is refused with a warning");
+      assert.equal(await servedName(port), "first", "the old pair is still served");
+      copyFileSync(join(next, "tls.key"), keyFile);
+      await new Promise((r) => setTimeout(r, 200));
+      assert.equal(await servedName(port), "second");
+    } finally {
+      await srv.close();
+      rmSync(dir, { recursive: true, force: true });
+    }
   });
 });

@@ -71,7 +71,8 @@ export class ControlServer {
   readonly #auth: BearerAuth;
   readonly #app: FastifyInstance;
   #reloadTimer: NodeJS.Timeout | undefined;
-  #certMtime = 0;
+  /** Modification times of the certificate and key in use ("" before the first read). */
+  #tlsFilesSeen = "";
   #listening: Promise<void> | undefined;
   #closing: Promise<void> | undefined;
 
@@ -186,7 +187,7 @@ export class ControlServer {
 
   #readTls(tls: ControlTls): { cert: Buffer; key: Buffer } {
     try {
-      this.#certMtime = statSync(tls.certFile).mtimeMs;
+      this.#tlsFilesSeen = tlsFilesStamp(tls);
       return { cert: readFileSync(tls.certFile), key: readFileSync(tls.keyFile) };
     } catch (cause) {
       throw new Error(`control endpoint: cannot read ${tls.certFile} / ${tls.keyFile}`, { cause });
@@ -200,9 +201,13 @@ export class ControlServer {
     if (tls === undefined || every <= 0) return;
     this.#reloadTimer = setInterval(() => {
       try {
-        if (statSync(tls.certFile).mtimeMs === this.#certMtime) return;
-        const fresh = this.#readTls(tls);
+        const stamp = tlsFilesStamp(tls);
+        if (stamp === this.#tlsFilesSeen) return;
+        const fresh = { cert: readFileSync(tls.certFile), key: readFileSync(tls.keyFile) };
+        // Throws while the pair does not match (a certificate written before its key): the
+        // stamp is kept only once it applies, so the next tick tries again.
         (this.#app.server as HttpsServer).setSecureContext(fresh);
+        this.#tlsFilesSeen = stamp;
         this.#options.log?.info("control: serving certificate reloaded", { file: tls.certFile });
       } catch (err) {
         this.#options.log?.warn("control: cannot reload the serving certificate", { error: err });
@@ -210,4 +215,9 @@ export class ControlServer {
     }, every);
     this.#reloadTimer.unref();
   }
+}
+
+/** Both files' modification times: a change of either is a new certificate to load. */
+function tlsFilesStamp(tls: ControlTls): string {
+  return `${statSync(tls.certFile).mtimeMs}/${statSync(tls.keyFile).mtimeMs}`;
 }

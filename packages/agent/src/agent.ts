@@ -84,7 +84,11 @@ export class Agent {
       },
       // A process started listening: the kernel captures it provisionally, and discovery
       // looks at it now, not at its next poll.
-      (listen) => this.listened(listen.pid, procNamespace.selfPid),
+      {
+        onListen: (listen) => this.listened(listen.pid, procNamespace.selfPid),
+        // exec() changes what discovery would match: it looks at the process again
+        onExec: (pid) => this.watcher?.execed(pid),
+      },
     );
     this.startStats(pipeline);
 

@@ -181,6 +181,20 @@ static __always_inline void report_listen(struct trace_event_raw_inet_sock_set_s
   }
 }
 
+/* A process exec()ed: discovery looks at its new executable (no wakeup: 100 ms is soon enough). */
+SEC("tracepoint/sched/sched_process_exec")
+int process_exec(struct trace_event_raw_sched_process_exec *ctx) {
+  __u64 pid_tgid = agent_pid_tgid();
+  if (!pid_tgid) {
+    return 0; /* not visible in the agent's namespace */
+  }
+  struct beyla_exec_event ev = {.type = BEYLA_EVENT_EXEC, .pid = pid_tgid >> 32};
+  if (bpf_ringbuf_output(&events, &ev, sizeof(ev), BPF_RB_NO_WAKEUP) != 0) {
+    count_stat(BEYLA_STAT_RINGBUF_DROPS);
+  }
+  return 0;
+}
+
 /*
  * The socket reached TCP_CLOSE (reset, or closed by a path we do not trace), or started
  * listening.

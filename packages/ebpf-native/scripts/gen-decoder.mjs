@@ -46,6 +46,7 @@ function parseStruct(name) {
 const RECORDS = [
   { struct: "beyla_http_event", name: "HttpEvent", constant: "HTTP_EVENT" },
   { struct: "beyla_listen_event", name: "ListenEvent", constant: "LISTEN_EVENT" },
+  { struct: "beyla_exec_event", name: "ExecEvent", constant: "EXEC_EVENT" },
 ];
 
 function renderRecord(out, { struct, name, constant }) {

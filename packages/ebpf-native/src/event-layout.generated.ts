@@ -2,6 +2,7 @@
 
 export const BEYLA_EVENT_HTTP = 1;
 export const BEYLA_EVENT_LISTEN = 2;
+export const BEYLA_EVENT_EXEC = 3;
 export const BEYLA_ROLE_SERVER = 1;
 export const BEYLA_ROLE_CLIENT = 2;
 export const BEYLA_END_BY_LENGTH = 1;
@@ -113,6 +114,29 @@ export function emptyListenEvent(): ListenEventRecord {
     type: 0,
     family: 0,
     port: 0,
+    pid: 0,
+  };
+}
+
+export const EXEC_EVENT_SIZE = 8;
+
+/** One beyla_exec_event. Array fields are views into the drained buffer: copy to keep. */
+export interface ExecEventRecord {
+  type: number;
+  pid: number;
+}
+
+/** Decodes the record at `offset` of `view` into `into` (reused: no allocation per record). */
+export function decodeExecEvent(view: DataView, offset: number, into: ExecEventRecord): ExecEventRecord {
+  into.type = view.getUint8(offset + 0);
+  into.pid = view.getUint32(offset + 4, true);
+  return into;
+}
+
+/** A zeroed record to decode into. */
+export function emptyExecEvent(): ExecEventRecord {
+  return {
+    type: 0,
     pid: 0,
   };
 }

@@ -78,6 +78,7 @@ describe("HttpCapture on this kernel", () => {
   const capture = new HttpCapture({ drainIntervalMs: 60_000 });
   const seen: Seen[] = [];
   const listens: ListenEventRecord[] = [];
+  const execs: number[] = [];
   let server: ReturnType<typeof spawn>;
   let port: number;
 
@@ -92,15 +93,23 @@ describe("HttpCapture on this kernel", () => {
     await waitForPort(port);
     capture.open();
     capture.select(server.pid!);
-    capture.start(
-      (r) => seen.push(copy(r)),
-      (l) => listens.push({ ...l }),
-    );
+    capture.start((r) => seen.push(copy(r)), {
+      onListen: (l) => listens.push({ ...l }),
+      onExec: (pid) => execs.push(pid),
+    });
   });
 
   after(() => {
     capture.close();
     server.kill();
+  });
+
+  it("reports every exec() of any process, selected or not", async () => {
+    // spawn() execs sh, which then execs sleep in the same process: two exec() calls
+    const child = spawn("sh", ["-c", "exec sleep 0.2"], { stdio: "ignore" });
+    await new Promise((r) => child.once("exit", r));
+    capture.drain();
+    assert.equal(execs.filter((pid) => pid === child.pid).length, 2);
   });
 
   it("gives one exact record per request of a selected process", async () => {
@@ -194,10 +203,7 @@ describe("HttpCapture with provisionalOnListen", () => {
 
   before(() => {
     capture.open();
-    capture.start(
-      (r) => seen.push(copy(r)),
-      (l) => listens.push({ ...l }),
-    );
+    capture.start((r) => seen.push(copy(r)), { onListen: (l) => listens.push({ ...l }) });
   });
 
   after(() => {

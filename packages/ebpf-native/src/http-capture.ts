@@ -1,9 +1,12 @@
 import { BpfLoadError, BpfNotSupportedError, permissionHint } from "./errors.js";
 import {
+  BEYLA_EVENT_EXEC,
   BEYLA_EVENT_HTTP,
   BEYLA_EVENT_LISTEN,
   decodeHttpEvent,
+  decodeExecEvent,
   decodeListenEvent,
+  emptyExecEvent,
   emptyHttpEvent,
   emptyListenEvent,
   type HttpEventRecord,
@@ -55,6 +58,14 @@ export interface HttpCaptureOptions {
 export type HttpRecordHandler = (record: HttpEventRecord) => void;
 /** Told when a process (selected or not) starts listening on a TCP port. */
 export type ListenHandler = (event: ListenEventRecord) => void;
+/** Told the pid of a process (selected or not) that called exec(). */
+export type ExecHandler = (pid: number) => void;
+
+/** What start() hands besides HTTP records. */
+export interface ProcessEventHandlers {
+  onListen?: ListenHandler;
+  onExec?: ExecHandler;
+}
 
 type SizeOptions = Required<
   Omit<HttpCaptureOptions, "pidNamespace" | "provisionalOnListen" | "selfPid">
@@ -99,8 +110,10 @@ export class HttpCapture {
   private readonly view: DataView;
   private readonly record = emptyHttpEvent();
   private readonly listenRecord = emptyListenEvent();
+  private readonly execRecord = emptyExecEvent();
   private handler: HttpRecordHandler = () => {};
   private listenHandler: ListenHandler = () => {};
+  private execHandler: ExecHandler = () => {};
   private malformed = 0;
 
   constructor(options: HttpCaptureOptions = {}) {
@@ -176,10 +189,11 @@ export class HttpCapture {
    * Starts delivering records to `handler`, and listen events to `onListen`: on kernel
    * wakeups and every drainIntervalMs.
    */
-  start(handler: HttpRecordHandler, onListen?: ListenHandler): void {
+  start(handler: HttpRecordHandler, events: ProcessEventHandlers = {}): void {
     const native = this.requireOpen();
     this.handler = handler;
-    if (onListen) this.listenHandler = onListen;
+    if (events.onListen) this.listenHandler = events.onListen;
+    if (events.onExec) this.execHandler = events.onExec;
     native.onWakeup(() => this.drain());
     this.timer = setInterval(() => this.drain(), this.options.drainIntervalMs);
     this.timer.unref();
@@ -210,6 +224,10 @@ export class HttpCapture {
         this.deliverListen(start);
         continue;
       }
+      if (type === BEYLA_EVENT_EXEC) {
+        this.deliverExec(decodeExecEvent(this.view, start, this.execRecord).pid);
+        continue;
+      }
       if (type !== BEYLA_EVENT_HTTP) {
         this.malformed++;
         continue;
@@ -230,6 +248,14 @@ export class HttpCapture {
       this.listenHandler(decodeListenEvent(this.view, start, this.listenRecord));
     } catch {
       // as for HTTP records: a failing consumer must not stop the drain
+    }
+  }
+
+  private deliverExec(pid: number): void {
+    try {
+      this.execHandler(pid);
+    } catch {
+      // as for HTTP records
     }
   }
 

@@ -1,5 +1,11 @@
 export { HttpCapture } from "./http-capture.js";
-export type { HttpCaptureOptions, HttpRecordHandler, ListenHandler } from "./http-capture.js";
+export type {
+  ExecHandler,
+  HttpCaptureOptions,
+  HttpRecordHandler,
+  ListenHandler,
+  ProcessEventHandlers,
+} from "./http-capture.js";
 export { BpfLoadError, BpfNotSupportedError } from "./errors.js";
 export { probeKernelFeatures, missingForHttpCapture } from "./features.js";
 export type { KernelFeatures, KernelStats, AttachResult, PidFilterInfo } from "./native-binding.js";

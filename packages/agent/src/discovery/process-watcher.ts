@@ -73,6 +73,8 @@ interface NetnsSockets {
 
 const DEFAULT_KUBE_PENDING_MS = 10_000;
 const YIELD_EVERY_PIDS = 256;
+/** Every process is read again at least this often (see scanOnce). */
+const FULL_SCAN_MS = 10_000;
 /** Processes waiting to be examined on a kernel hint; more are dropped (the next scan finds them). */
 const MAX_HINTS = 1024;
 
@@ -103,6 +105,8 @@ export class ProcessWatcher {
   private generation = 0;
   private kubeGeneration = 0;
   private rescan = false;
+  private fullScanDue = true;
+  private lastFullScanMs = 0;
   /** Scans and hint passes share the state above: each runs after the ones before it. */
   private busy: Promise<void> = Promise.resolve();
   private readonly hinted = new Set<number>();
@@ -237,6 +241,7 @@ export class ProcessWatcher {
     }
     for (const known of this.known.values()) known.checkedGeneration = -1;
     await this.scanning;
+    this.fullScanDue = true;
     await this.scan();
   }
 
@@ -246,16 +251,29 @@ export class ProcessWatcher {
    */
   kubeChanged(): void {
     this.kubeGeneration++;
+    this.fullScanDue = true;
     if (!this.timer) return;
     if (this.scanning) this.rescan = true;
     else void this.scan();
   }
 
+  /**
+   * A full scan reads every process again (its executable, its sockets when ports are in the
+   * selectors); a light one only lists /proc and looks at the processes it has not seen.
+   * The kernel tells of exec() and listen() (execed(), examine()), so light scans are enough
+   * between full ones, every FULL_SCAN_MS or when the pods or the selectors change. A full
+   * scan of every process costs milliseconds of CPU in a burst, and that showed as latency of
+   * the instrumented services at every poll.
+   */
   private async scanOnce(): Promise<void> {
+    const now = Date.now();
+    const full = this.fullScanDue || now - this.lastFullScanMs >= FULL_SCAN_MS;
+    this.fullScanDue = false;
+    if (full) this.lastFullScanMs = now;
     const pids = listPids();
     const alive = new Set(pids);
     this.forgetExited(alive);
-    if (this.needPorts) await this.refreshListeningSockets(pids);
+    if (full && this.needPorts) await this.refreshListeningSockets(pids);
     for (let i = 0; i < pids.length; i++) {
       const pid = pids[i]!;
       // The reads are synchronous (see process-info.ts): give the event loop (ring-buffer
@@ -263,9 +281,25 @@ export class ProcessWatcher {
       if (i > 0 && i % YIELD_EVERY_PIDS === 0) await yieldToEventLoop();
       if (pid === this.options.selfPid) continue;
       const selected = this.selected.get(pid);
-      if (selected) this.recheckPod(selected);
-      else await this.consider(pid);
+      if (selected) {
+        this.recheckPod(selected);
+      } else if (full || this.known.get(pid)?.pendingSinceMs !== undefined) {
+        await this.consider(pid); // every process, or one waiting for its pod
+      } else if (!this.known.has(pid)) {
+        if (this.needPorts) this.refreshNetnsOf(pid);
+        await this.consider(pid);
+      }
     }
+  }
+
+  /**
+   * The kernel saw `pid` call exec(): its executable is read again (at once, like a listen
+   * hint) rather than at the next full scan. A selected process keeps its selection.
+   */
+  execed(pid: number): void {
+    if (this.selected.has(pid)) return;
+    this.known.delete(pid);
+    this.examine(pid);
   }
 
   /**
@@ -414,6 +448,7 @@ export class ProcessWatcher {
       known.kubeGeneration = -1; // look again at the next poll
       return "pending";
     }
+    known.pendingSinceMs = undefined; // decided: light scans stop looking at it
     return found; // the pod without its container, or nothing
   }
 

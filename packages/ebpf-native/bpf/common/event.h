@@ -10,6 +10,7 @@
 
 #define BEYLA_EVENT_HTTP 1
 #define BEYLA_EVENT_LISTEN 2
+#define BEYLA_EVENT_EXEC 3
 
 #define BEYLA_ROLE_SERVER 1
 #define BEYLA_ROLE_CLIENT 2
@@ -55,6 +56,17 @@ struct beyla_listen_event {
   __u8 type; /* BEYLA_EVENT_LISTEN */
   __u8 family; /* AF_INET (2) or AF_INET6 (10) */
   __u16 port; /* local port */
+  __u32 pid; /* thread group id, in the agent's PID namespace */
+};
+
+/*
+ * A process (selected or not) called exec(): discovery reads its executable again, instead
+ * of re-reading every process's at every /proc scan to notice one.
+ */
+struct beyla_exec_event {
+  __u8 type; /* BEYLA_EVENT_EXEC */
+  __u8 _pad0;
+  __u16 _pad1;
   __u32 pid; /* thread group id, in the agent's PID namespace */
 };
 

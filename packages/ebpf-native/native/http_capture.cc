@@ -101,7 +101,7 @@ HttpCapture::HttpCapture(const Napi::CallbackInfo& info) : Napi::ObjectWrap<Http
   Napi::Object opts = info[0].IsObject() ? info[0].As<Napi::Object>() : Napi::Object::New(env);
   ring_bytes_ = OptionU32(opts, "ringBytes", 1u << 22);
   max_connections_ = OptionU32(opts, "maxConnections", 16384);
-  wakeup_bytes_ = OptionU32(opts, "wakeupBytes", 1u << 16);
+  wakeup_bytes_ = OptionU32(opts, "wakeupBytes", 1u << 13);
   provisional_on_listen_ = opts.Get("provisionalOnListen").ToBoolean().Value();
   self_tgid_ = OptionU32(opts, "selfTgid", 0);
   Napi::Value ns = opts.Get("pidNamespace");

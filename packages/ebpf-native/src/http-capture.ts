@@ -33,7 +33,12 @@ export interface HttpCaptureOptions {
   ringBytes?: number;
   /** Connections tracked at once (LRU beyond). Default 16384. */
   maxConnections?: number;
-  /** Bytes waiting in the ring buffer before the kernel wakes us. Default 64 KiB. */
+  /**
+   * Bytes waiting in the ring buffer before the kernel wakes us. Default 8 KiB (about 22
+   * records): the agent then works in short bursts. With 64 KiB a burst of ~180 records took
+   * about a millisecond of CPU, which showed as p99 latency of a service sharing that CPU
+   * (5k req/s: 678 us instead of 224); the CPU per request is the same (ingest, 6.2 us).
+   */
   wakeupBytes?: number;
   /** Drain timer, so a quiet service is still seen promptly. Default 100 ms. */
   drainIntervalMs?: number;
@@ -74,7 +79,7 @@ type SizeOptions = Required<
 const DEFAULTS: SizeOptions = {
   ringBytes: 1 << 22,
   maxConnections: 16384,
-  wakeupBytes: 1 << 16,
+  wakeupBytes: 1 << 13,
   drainIntervalMs: 100,
   batchBytes: 1 << 20,
 };

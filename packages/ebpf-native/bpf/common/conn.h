@@ -44,7 +44,7 @@ struct {
 } events SEC(".maps");
 
 /* Wake the reader only when this many bytes wait; it also drains on a timer. */
-const volatile __u64 wakeup_bytes = 1 << 16;
+const volatile __u64 wakeup_bytes = 1 << 13;
 
 static __always_inline struct conn_state *new_conn(struct sock *sk, __u8 role) {
   __u64 key = (__u64)sk;

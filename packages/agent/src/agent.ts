@@ -35,7 +35,7 @@ export class Agent {
   /** Records of processes captured since their listen(), until discovery decides. */
   private readonly hold = new ProvisionalHold();
   /** Listen events before discovery started. */
-  private readonly earlyListens = new Set<number>();
+  private readonly earlyListens = new Map<number, number>();
   private kube: KubeMetadata | undefined;
   private control: AgentControl | undefined;
   private exporters: ExporterHub | undefined;
@@ -85,7 +85,7 @@ export class Agent {
       // A process started listening: the kernel captures it provisionally, and discovery
       // looks at it now, not at its next poll.
       {
-        onListen: (listen) => this.listened(listen.pid, procNamespace.selfPid),
+        onListen: (listen) => this.listened(listen.pid, listen.port, procNamespace.selfPid),
         // exec() changes what discovery would match: it looks at the process again
         onExec: (pid) => this.watcher?.execed(pid),
       },
@@ -116,7 +116,7 @@ export class Agent {
       },
     );
     this.watcher = watcher;
-    for (const pid of this.earlyListens) watcher.examine(pid);
+    for (const [pid, port] of this.earlyListens) watcher.examine(pid, port);
     this.earlyListens.clear();
     this.kube?.onPodChange(() => watcher.kubeChanged());
     await watcher.start();
@@ -142,15 +142,15 @@ export class Agent {
    * A process started listening: the kernel captures it provisionally from now on, and
    * discovery looks at it at once instead of at its next poll.
    */
-  private listened(pid: number, selfPid: number): void {
+  private listened(pid: number, port: number, selfPid: number): void {
     if (pid === selfPid) return;
     if (!this.watcher && this.earlyListens.size >= MAX_EARLY_LISTENS) {
       this.capture?.unselect(pid); // not provisional after all: the first scan decides
       return;
     }
     this.hold.listened(pid);
-    if (this.watcher) this.watcher.examine(pid);
-    else this.earlyListens.add(pid);
+    if (this.watcher) this.watcher.examine(pid, port);
+    else this.earlyListens.set(pid, port);
   }
 
   /**

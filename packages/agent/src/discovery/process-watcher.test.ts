@@ -295,6 +295,18 @@ describe("ProcessWatcher hints from the kernel", () => {
     assert.deepEqual(added[0]!.openPorts, [port]);
   });
 
+  it("takes the port a listen hint names even before /proc shows the socket", async () => {
+    const port = await freePort();
+    const selectors = [{ openPorts: PortRanges.parse(String(port), "open_port") }];
+    const { w, added } = watcher(selectors, fakeKube(new Map(), new Map()));
+    await w.start();
+    const pid = sleeper(); // listens on nothing: only the hint names the port
+    w.examine(pid, port);
+    await until("the hinted process to be selected", () => added.some((p) => p.pid === pid));
+    w.stop();
+    assert.deepEqual(added.find((p) => p.pid === pid)?.openPorts, [port]);
+  });
+
   it("examines hints from before start after the first scan, and says what it decided", async () => {
     const examined: [number, boolean][] = [];
     const { w, added } = watcher([{ exePath: SLEEP }], fakeKube(new Map(), new Map()), {

@@ -110,6 +110,8 @@ export class ProcessWatcher {
   /** Scans and hint passes share the state above: each runs after the ones before it. */
   private busy: Promise<void> = Promise.resolve();
   private readonly hinted = new Set<number>();
+  /** Ports named by listen events, until their process is considered. */
+  private readonly hintedPorts = new Map<number, Set<number>>();
   private hintPass: Promise<void> | undefined;
   /** Processes that matched but were not selected because maxProcesses was reached. */
   overLimit = 0;
@@ -160,8 +162,9 @@ export class ProcessWatcher {
    * of at the next poll, so a new server's first requests are captured. Only that process and
    * its network namespace are read.
    */
-  examine(pid: number): void {
+  examine(pid: number, listenPort?: number): void {
     if (pid === this.options.selfPid) return;
+    if (listenPort !== undefined) this.addHintedPort(pid, listenPort);
     if (this.selected.has(pid)) {
       this.events.examined?.(pid, true);
       return;
@@ -189,6 +192,17 @@ export class ProcessWatcher {
     const run = this.busy.then(work);
     this.busy = run.catch(() => undefined);
     return run;
+  }
+
+  /**
+   * The port a listen event named: counted as open even if /proc does not show it yet (the
+   * kernel reports the listen just before the socket enters the table /proc/net/tcp reads).
+   */
+  private addHintedPort(pid: number, port: number): void {
+    if (this.hintedPorts.size >= MAX_HINTS && !this.hintedPorts.has(pid)) return;
+    const ports = this.hintedPorts.get(pid) ?? new Set<number>();
+    ports.add(port);
+    this.hintedPorts.set(pid, ports);
   }
 
   private async examineHinted(): Promise<void> {
@@ -335,6 +349,9 @@ export class ProcessWatcher {
     for (const pid of this.known.keys()) {
       if (!alive.has(pid)) this.known.delete(pid);
     }
+    for (const pid of this.hintedPorts.keys()) {
+      if (!alive.has(pid)) this.hintedPorts.delete(pid);
+    }
     for (const [pid, proc] of this.selected) {
       if (!alive.has(pid)) {
         this.selected.delete(pid);
@@ -402,6 +419,11 @@ export class ProcessWatcher {
     if (first || portsChanged) {
       known.checkedGeneration = sockets?.generation ?? 0;
       known.openPorts = this.needPorts ? await this.openPortsOf(pid, sockets) : [];
+    }
+    const hinted = this.hintedPorts.get(pid);
+    if (hinted) {
+      this.hintedPorts.delete(pid);
+      known.openPorts = [...new Set([...known.openPorts, ...hinted])].sort((a, b) => a - b);
     }
     known.kubeGeneration = this.kubeGeneration;
     const kube = this.kubeOf(known);

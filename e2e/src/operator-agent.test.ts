@@ -174,6 +174,9 @@ describe("a BeylaInstrumentation drives the real agent through the real operator
       20_000,
     );
     assert.equal(await countAfter(agent, shop, 23, 23), 23);
+    // The resource's own routes (spec.routes), not the agent's heuristic "/users/*".
+    const shopRoutes = { ...labelsOf(shop), http_route: "/users/{id}" };
+    assert.equal(total(await agent.samples(), DURATION, shopRoutes), 23);
     assert.equal(await countAfter(agent, pay, 9, 0), 0);
     const status = await waitFor(
       "status to report the selection",
@@ -215,6 +218,9 @@ spec:
       20_000,
     );
     assert.equal(await countAfter(agent, pay, 11, 11), 11);
+    // pay-everywhere has no routes of its own: the agent's (heuristic) routes apply.
+    const payRoutes = { ...labelsOf(pay), http_route: "/users/*" };
+    assert.equal(total(await agent.samples(), DURATION, payRoutes), 11);
   });
 
   it("keeps the selection while the operator restarts", async () => {
@@ -258,5 +264,7 @@ spec:
       - kubernetes:
           namespace: "^sho"
           podLabels: { app: "${appRegex}" }
+  routes:
+    patterns: ["/users/{id}"]
 `;
 }

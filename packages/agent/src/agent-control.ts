@@ -1,4 +1,4 @@
-import type { ControlConfig, SelectedCount, ServiceSelector } from "@beyla-ts/shared";
+import type { ControlConfig, RoutesConfig, SelectedCount, ServiceSelector } from "@beyla-ts/shared";
 import type { ControlServer } from "./control/control-server.js";
 import { NoSelectorSetError, pullOnce } from "./control/pull.js";
 import type { ApplyResult, ParsedResource } from "./control/selector-state.js";
@@ -15,6 +15,13 @@ export interface AgentControlOptions {
   staticExclude: ServiceSelector[];
   watcher: ProcessWatcher;
   log: Logger;
+  /**
+   * After each new set: the routes of the resources that have their own (`spec.routes`), by
+   * the selectors that select for them.
+   */
+  onResourceRoutes?(routes: ReadonlyMap<ServiceSelector, RoutesConfig>): void;
+  /** After each new set is in force in discovery. */
+  onSelectionApplied?(): void;
 }
 
 /**
@@ -82,12 +89,14 @@ export class AgentControl {
   private async apply(resources: ParsedResource[]): Promise<ApplyResult> {
     const { staticSelectors, staticExclude, watcher } = this.options;
     const owners = new Map<ServiceSelector, { namespace: string; name: string }>();
+    const routes = new Map<ServiceSelector, RoutesConfig>();
     const services = [...staticSelectors];
     const exclude = [...staticExclude];
     for (const { resource, spec } of resources) {
       const owner = { namespace: resource.namespace, name: resource.name };
       for (const selector of spec.services) {
         owners.set(selector, owner);
+        if (spec.routes) routes.set(selector, spec.routes);
         services.push(selector);
       }
       exclude.push(...spec.excludeServices);
@@ -97,7 +106,11 @@ export class AgentControl {
       namespace: resource.namespace,
       name: resource.name,
     }));
+    // Before the selection: processes the new set selects get their routes at once.
+    this.options.onResourceRoutes?.(routes);
     await watcher.setSelectors(services, exclude);
+    // After: processes selected before are now under the new set's selectors.
+    this.options.onSelectionApplied?.();
     return { selected: this.selected() };
   }
 

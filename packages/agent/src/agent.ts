@@ -4,7 +4,12 @@ import {
   type HttpCaptureOptions,
   type PidFilterInfo,
 } from "@beyla-ts/ebpf-native";
-import { type AgentConfig, RouteMatcher, type ServiceSelector } from "@beyla-ts/shared";
+import {
+  type AgentConfig,
+  RouteMatcher,
+  type RoutesConfig,
+  type ServiceSelector,
+} from "@beyla-ts/shared";
 import { ProcessWatcher, type SelectedProcess } from "./discovery/process-watcher.js";
 import { AgentControl } from "./agent-control.js";
 import { createExporters } from "./agent-exporters.js";
@@ -32,6 +37,8 @@ export class Agent {
   private capture: HttpCapture | undefined;
   private watcher: ProcessWatcher | undefined;
   private pipeline: HttpPipeline | undefined;
+  /** Routes of the BeylaInstrumentations that have their own, by the selectors they own. */
+  private routers = new Map<ServiceSelector, RouteMatcher>();
   /** Records of processes captured since their listen(), until discovery decides. */
   private readonly hold = new ProvisionalHold();
   /** Listen events before discovery started. */
@@ -128,6 +135,8 @@ export class Agent {
         staticExclude: this.config.discovery.excludeServices,
         watcher,
         log: this.log,
+        onResourceRoutes: (routes) => this.useResourceRoutes(routes),
+        onSelectionApplied: () => this.refreshRouters(),
       });
       await this.control.start();
     }
@@ -166,8 +175,30 @@ export class Agent {
     for (const record of kept) this.pipeline?.handle(record);
   }
 
+  /** The routes of BeylaInstrumentations that have their own, for the processes they select. */
+  private useResourceRoutes(routes: ReadonlyMap<ServiceSelector, RoutesConfig>): void {
+    const matchers = new Map<RoutesConfig, RouteMatcher>();
+    this.routers = new Map();
+    for (const [selector, config] of routes) {
+      let matcher = matchers.get(config);
+      if (!matcher) {
+        matcher = new RouteMatcher(config);
+        matchers.set(config, matcher);
+      }
+      this.routers.set(selector, matcher);
+    }
+  }
+
+  /** Every selected process gets the routes of the selector that now selects it. */
+  private refreshRouters(): void {
+    for (const p of this.watcher?.processes() ?? []) {
+      this.pipeline?.setRouter(p.pid, this.routers.get(p.selector));
+    }
+  }
+
   private instrument(p: SelectedProcess): void {
     const service = this.services.add(p);
+    this.pipeline?.setRouter(p.pid, this.routers.get(p.selector));
     try {
       this.capture?.select(p.pid);
     } catch (e) {
@@ -216,6 +247,7 @@ export class Agent {
     this.log.info("stopped instrumenting process", { pid: p.pid, exe: p.exePath });
     const timer = setTimeout(() => {
       this.services.remove(p.pid);
+      this.pipeline?.setRouter(p.pid, undefined);
       this.exporters?.processRemoved(p.pid);
     }, REMOVAL_GRACE_MS);
     timer.unref();

@@ -31,12 +31,20 @@ export class HttpPipeline {
     ignored: 0,
   };
   private readonly clock = new MonotonicClock();
+  /** Routes of the processes whose BeylaInstrumentation has its own (else `router`). */
+  private readonly routers = new Map<number, Router>();
 
   constructor(
     private readonly services: ServiceRegistry,
     private readonly router: Router,
     private readonly sinks: SpanSink[],
   ) {}
+
+  /** `pid` is routed by `router` from now on; undefined: by the agent's own routes again. */
+  setRouter(pid: number, router: Router | undefined): void {
+    if (router) this.routers.set(pid, router);
+    else this.routers.delete(pid);
+  }
 
   handle(record: HttpEventRecord): void {
     this.counts.received++;
@@ -50,13 +58,14 @@ export class HttpPipeline {
       this.counts.parseFailures++;
       return;
     }
-    const ignore = this.router.ignored(span.path);
+    const router = this.routers.get(record.pid) ?? this.router;
+    const ignore = router.ignored(span.path);
     if (ignore === "all") {
       this.counts.ignored++;
       return;
     }
     span.ignore = ignore;
-    span.route = this.router.route(span.path);
+    span.route = router.route(span.path);
     for (const sink of this.sinks) sink.record(span);
   }
 }

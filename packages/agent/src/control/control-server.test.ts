@@ -180,29 +180,7 @@ describe("ControlServer over HTTPS", () => {
   let srv: ControlServer;
   let base = "";
   before(async () => {
-    execFileSync(
-      "openssl",
-      [
-        "req",
-        "-x509",
-        "-nodes",
-        "-newkey",
-        "ec",
-        "-pkeyopt",
-        "ec_paramgen_curve:prime256v1",
-        "-keyout",
-        keyFile,
-        "-out",
-        certFile,
-        "-days",
-        "1",
-        "-subj",
-        "/CN=agent",
-        "-addext",
-        "subjectAltName=IP:127.0.0.1",
-      ],
-      { stdio: "ignore" },
-    );
+    selfSigned(certFile, keyFile, "agent");
     srv = server([], { certFile, keyFile });
     base = `https://127.0.0.1:${await srv.listen()}`;
   });

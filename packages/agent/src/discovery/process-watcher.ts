@@ -224,14 +224,15 @@ export class ProcessWatcher {
   /** The listening sockets of `pid`'s network namespace, read again. */
   private refreshNetnsOf(pid: number): void {
     const netns = this.known.get(pid)?.netns ?? readNetns(pid);
-    if (netns === "") return;
+    if (netns !== "") this.netnsSockets.set(netns, this.readSocketsOf(pid, netns));
+  }
+
+  /** The listening sockets of `netns` (read through `pid`), a new generation if it gained any. */
+  private readSocketsOf(pid: number, netns: string): NetnsSockets {
     const inodes = listeningSocketsOf(pid);
     const previous = this.netnsSockets.get(netns);
     const grew = !previous || [...inodes.keys()].some((i) => !previous.inodes.has(i));
-    this.netnsSockets.set(netns, {
-      inodes,
-      generation: grew ? ++this.generation : previous.generation,
-    });
+    return { inodes, generation: grew ? ++this.generation : previous.generation };
   }
 
   /**
@@ -367,10 +368,7 @@ export class ProcessWatcher {
       if (known?.exePath === "") continue; // a kernel thread: it listens on nothing
       const netns = known?.netns ?? readNetns(pid);
       if (netns === "" || next.has(netns)) continue;
-      const inodes = listeningSocketsOf(pid);
-      const previous = this.netnsSockets.get(netns);
-      const grew = !previous || [...inodes.keys()].some((i) => !previous.inodes.has(i));
-      next.set(netns, { inodes, generation: grew ? ++this.generation : previous.generation });
+      next.set(netns, this.readSocketsOf(pid, netns));
     }
     this.netnsSockets = next;
   }

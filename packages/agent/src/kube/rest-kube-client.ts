@@ -136,9 +136,7 @@ export class RestKubeClient implements KubeApi {
         url: c.server + path,
         body,
         token: c.token(),
-        ...(c.ca ? { ca: c.ca } : {}),
-        ...(c.cert ? { cert: c.cert } : {}),
-        ...(c.key ? { key: c.key } : {}),
+        ...tlsOptions(c),
         insecureSkipVerify: c.insecureSkipVerify,
         timeoutMs,
         maxBytes: MAX_ANSWER_BYTES,
@@ -196,13 +194,7 @@ export class RestKubeClient implements KubeApi {
       url.protocol === "https:"
         ? httpsRequest(
             url,
-            {
-              headers,
-              ...(c.ca ? { ca: c.ca } : {}),
-              ...(c.cert ? { cert: c.cert } : {}),
-              ...(c.key ? { key: c.key } : {}),
-              rejectUnauthorized: !c.insecureSkipVerify,
-            },
+            { headers, ...tlsOptions(c), rejectUnauthorized: !c.insecureSkipVerify },
             onResponse,
           )
         : httpRequest(url, { headers }, onResponse);
@@ -210,6 +202,15 @@ export class RestKubeClient implements KubeApi {
     req.end();
     return req;
   }
+}
+
+/** The CA and client certificate of a connection, as TLS options (absent ones left out). */
+function tlsOptions(c: KubeConnection): { ca?: Buffer; cert?: Buffer; key?: Buffer } {
+  return {
+    ...(c.ca ? { ca: c.ca } : {}),
+    ...(c.cert ? { cert: c.cert } : {}),
+    ...(c.key ? { key: c.key } : {}),
+  };
 }
 
 function enc(segment: string): string {

@@ -6,6 +6,7 @@ import {
 } from "@beyla-ts/ebpf-native";
 import {
   type AgentConfig,
+  hasK8sCriteria,
   RouteMatcher,
   type RoutesConfig,
   type ServiceSelector,
@@ -305,19 +306,4 @@ function pidFilterFields(f: PidFilterInfo): Record<string, unknown> {
     pid_namespace: f.ino,
     pid_namespace_level: f.level ?? "unknown",
   };
-}
-
-/** True when the selector has a k8s_* criterion (matchable only with Kubernetes metadata). */
-function hasK8sCriteria(sel: ServiceSelector): boolean {
-  return (
-    sel.k8sNamespace !== undefined ||
-    sel.k8sPodName !== undefined ||
-    sel.k8sDeploymentName !== undefined ||
-    sel.k8sReplicaSetName !== undefined ||
-    sel.k8sStatefulSetName !== undefined ||
-    sel.k8sDaemonSetName !== undefined ||
-    sel.k8sOwnerName !== undefined ||
-    sel.k8sPodLabels !== undefined ||
-    sel.k8sPodAnnotations !== undefined
-  );
 }

@@ -19,6 +19,7 @@ describe("public API", () => {
       "canonicalJson",
       "expandEnv",
       "findSelector",
+      "hasK8sCriteria",
       "heuristicRoute",
       "instrumentationLabel",
       "loadAgentConfig",

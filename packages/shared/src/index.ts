@@ -45,6 +45,7 @@ export { PortRanges, type PortRange } from "./config/port-ranges.js";
 export { Regex } from "./config/regex.js";
 export {
   findSelector,
+  hasK8sCriteria,
   matchesSelector,
   type K8sProcessInfo,
   type ProcessInfo,

@@ -1,5 +1,6 @@
 import assert from "node:assert/strict";
 import { execFileSync } from "node:child_process";
+import { createHash } from "node:crypto";
 import { copyFileSync, mkdtempSync, readFileSync, rmSync, writeFileSync } from "node:fs";
 import { createServer, type Server } from "node:http";
 import { tmpdir } from "node:os";
@@ -7,6 +8,7 @@ import { join } from "node:path";
 import { connect as tlsConnect } from "node:tls";
 import { after, before, describe, it } from "node:test";
 import {
+  canonicalJson,
   makeSelectorSet,
   requestJson,
   serviceAccountUsername,
@@ -115,6 +117,59 @@ describe("ControlServer", () => {
   it("serves /healthz without a token", async () => {
     const res = await requestJson({ method: "GET", url: `${base}/healthz`, timeoutMs: 2000 });
     assert.equal(res.status, 200);
+  });
+});
+
+describe("ControlServer and a newer operator", () => {
+  const applied: SelectorSet[] = [];
+  const infos: { msg: string; fields?: Record<string, unknown> }[] = [];
+  const log: ControlLogger = { info: (msg, fields) => infos.push({ msg, fields }), warn: () => {} };
+  const srv = server(applied, undefined, log);
+  let base = "";
+  before(async () => {
+    base = `http://127.0.0.1:${await srv.listen()}`;
+  });
+  after(() => srv.close());
+
+  const put = (body: unknown) =>
+    requestJson({ method: "PUT", url: `${base}/v1/selectors`, body, token: "op", timeoutMs: 2000 });
+  /** A set with fields this agent does not know, hashed by its sender over all of them. */
+  const newer = (version: number, futureField: unknown) => {
+    const resources = [{ ...web, futureField }];
+    const digest = createHash("sha256").update(canonicalJson(resources)).digest("hex");
+    return { version, hash: `sha256:${digest}`, resources, futureTopLevel: true };
+  };
+
+  it("applies a set with unknown fields, answers the sender's hash and logs them once", async () => {
+    const sent = newer(1, { weight: 3 });
+    const res = await put(sent);
+    assert.equal(res.status, 200, res.text);
+    assert.equal((res.body as { hash: string }).hash, sent.hash);
+    assert.deepEqual(applied.at(-1), { version: 1, hash: sent.hash, resources: [web] });
+    // Resync pushes of the same content (and a version bump) do not log it again.
+    assert.equal((await put(sent)).status, 200);
+    assert.equal((await put(newer(2, { weight: 3 }))).status, 200);
+    assert.equal(applied.length, 1);
+    const logged = infos.filter((i) => i.msg.includes("does not know"));
+    assert.deepEqual(
+      logged.map((i) => i.fields),
+      [{ version: 1, ignored: ["futureTopLevel", "resources[].futureField"] }],
+    );
+  });
+
+  it("answers 400 to the same set with an unknown field changed on the way", async () => {
+    const tampered = newer(3, { weight: 3 });
+    tampered.resources[0]!.futureField = { weight: 4 };
+    const res = await put(tampered);
+    assert.equal(res.status, 400);
+    assert.match(res.text, /does not match the resources/);
+    assert.equal(srv.current?.version, 2);
+  });
+
+  it("answers 400 naming a known field of the wrong type", async () => {
+    const res = await put({ ...newer(3, 1), resources: [{ ...web, futureField: 1, uid: 7 }] });
+    assert.equal(res.status, 400);
+    assert.match(res.text, /resources\[0\]\.uid must be a string/);
   });
 });
 

@@ -75,6 +75,8 @@ export class ControlServer {
   #tlsFilesSeen = "";
   #listening: Promise<void> | undefined;
   #closing: Promise<void> | undefined;
+  /** The fields a pushed set carried that this agent does not know, as last logged. */
+  #ignoredLogged = "";
 
   /** Reads the certificate (throws naming the file when it cannot). */
   constructor(options: ControlServerOptions) {
@@ -153,11 +155,13 @@ export class ControlServer {
 
   async #put(request: FastifyRequest, reply: FastifyReply): Promise<unknown> {
     let set: SelectorSet;
+    const ignored: string[] = [];
     try {
-      set = readSelectorSet(request.body);
+      set = readSelectorSet(request.body, ignored);
     } catch (err) {
       return reply.code(400).send({ error: err instanceof Error ? err.message : String(err) });
     }
+    this.#logIgnored(set.version, ignored);
     try {
       const answer = await this.#state.offer(set);
       this.#options.log?.info("control: selector set in force", {
@@ -183,6 +187,21 @@ export class ControlServer {
         error: `applying version ${set.version} failed: ${err instanceof Error ? err.message : String(err)}`,
       });
     }
+  }
+
+  /**
+   * Says once (not at every resync push) which fields of the pushed sets this agent does not
+   * know: an operator newer than the agent. They are in the hash, and otherwise ignored.
+   */
+  #logIgnored(version: number, ignored: string[]): void {
+    const key = ignored.join("\n");
+    if (key === this.#ignoredLogged) return;
+    this.#ignoredLogged = key;
+    if (ignored.length === 0) return;
+    this.#options.log?.info("control: the selector set has fields this agent does not know", {
+      version,
+      ignored,
+    });
   }
 
   #readTls(tls: ControlTls): { cert: Buffer; key: Buffer } {

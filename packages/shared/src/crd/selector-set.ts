@@ -1,6 +1,7 @@
 /**
  * The operator -> agent selector set (docs/control-protocol.md): its wire types, its content
- * hash, and strict readers for what arrives over the network.
+ * hash, and readers for what arrives over the network (strict on the fields they know,
+ * ignoring the others).
  */
 import { createHash } from "node:crypto";
 
@@ -74,9 +75,7 @@ function sortKeys(value: unknown): unknown {
 
 /** Resources in the set's order: by namespace, then name. */
 export function sortResources(resources: readonly SelectorSetResource[]): SelectorSetResource[] {
-  return [...resources].sort((a, b) =>
-    a.namespace === b.namespace ? compare(a.name, b.name) : compare(a.namespace, b.namespace),
-  );
+  return [...resources].sort(compareResources);
 }
 
 function compare(a: string, b: string): number {
@@ -85,8 +84,12 @@ function compare(a: string, b: string): number {
 
 /** `sha256:<hex>` of the canonical JSON of the resources, in set order. */
 export function selectorSetHash(resources: readonly SelectorSetResource[]): string {
-  const digest = createHash("sha256").update(canonicalJson(sortResources(resources)));
-  return `sha256:${digest.digest("hex")}`;
+  return hashOf(sortResources(resources));
+}
+
+/** `sha256:<hex>` of the canonical JSON of a list already in set order. */
+function hashOf(list: readonly unknown[]): string {
+  return `sha256:${createHash("sha256").update(canonicalJson(list)).digest("hex")}`;
 }
 
 /** Builds a set: sorts the resources and computes the hash. */
@@ -100,10 +103,18 @@ export function makeSelectorSet(
 
 /**
  * Reads a selector set received over the network; throws an Error saying what is wrong
- * (wrong shape, or a hash that does not match the resources).
+ * (wrong shape of a known field, or a hash that does not match the resources).
+ *
+ * Tolerant of additive changes (docs/control-protocol.md): the hash is checked over the
+ * resources exactly as received (their raw JSON, canonicalised), so fields this reader does
+ * not know count in the hash like the others; they are then left out of the typed result.
+ * When `ignored` is given, the paths of those fields are added to it, once each, with `[]`
+ * for any list index (`resources[].futureField`); `spec` is carried whole, never reported.
  */
-export function readSelectorSet(body: unknown): SelectorSet {
+export function readSelectorSet(body: unknown, ignored?: string[]): SelectorSet {
+  const unknown = new Set<string>();
   const obj = record(body, "selector set");
+  noteUnknown(obj, SET_KEYS, "", unknown);
   const version = obj["version"];
   if (typeof version !== "number" || !Number.isSafeInteger(version) || version < 1) {
     throw new Error("selector set: version must be a positive integer");
@@ -114,23 +125,59 @@ export function readSelectorSet(body: unknown): SelectorSet {
   }
   const list = obj["resources"];
   if (!Array.isArray(list)) throw new Error("selector set: resources must be a list");
-  const resources = list.map((item: unknown, i) => readResource(item, i));
+  const read = list.map((raw: unknown, i) => ({ raw, resource: readResource(raw, i, unknown) }));
   const seen = new Set<string>();
-  for (const r of resources) {
+  for (const { resource: r } of read) {
     const key = `${r.namespace}/${r.name}`;
     if (seen.has(key)) throw new Error(`selector set: resource ${key} appears twice`);
     seen.add(key);
   }
-  const actual = selectorSetHash(resources);
+  read.sort((a, b) => compareResources(a.resource, b.resource));
+  const actual = hashOf(read.map((r) => r.raw));
   if (actual !== hash) {
     throw new Error(`selector set: hash ${hash} does not match the resources (${actual})`);
   }
-  return { version, hash, resources: sortResources(resources) };
+  if (ignored !== undefined) {
+    for (const path of [...unknown].sort()) if (!ignored.includes(path)) ignored.push(path);
+  }
+  return { version, hash, resources: read.map((r) => r.resource) };
 }
 
-function readResource(item: unknown, i: number): SelectorSetResource {
+const SET_KEYS = new Set(["version", "hash", "resources"]);
+const RESOURCE_KEYS = new Set([
+  "namespace",
+  "name",
+  "uid",
+  "generation",
+  "clusterWide",
+  "spec",
+  "export",
+]);
+const EXPORT_KEYS = new Set(["otlp"]);
+const OTLP_KEYS = new Set(["headers"]);
+
+/** Adds to `unknown` the keys of `obj` not in `known`, as paths under `prefix`. */
+function noteUnknown(
+  obj: Record<string, unknown>,
+  known: ReadonlySet<string>,
+  prefix: string,
+  unknown: Set<string>,
+): void {
+  for (const key of Object.keys(obj)) {
+    if (known.has(key)) continue;
+    // A key that is not a plain name is quoted, so the path stays readable.
+    unknown.add(prefix + (/^[A-Za-z_$][\w$]*$/.test(key) ? key : JSON.stringify(key)));
+  }
+}
+
+function compareResources(a: SelectorSetResource, b: SelectorSetResource): number {
+  return a.namespace === b.namespace ? compare(a.name, b.name) : compare(a.namespace, b.namespace);
+}
+
+function readResource(item: unknown, i: number, unknown: Set<string>): SelectorSetResource {
   const where = `selector set: resources[${i}]`;
   const obj = record(item, where);
+  noteUnknown(obj, RESOURCE_KEYS, "resources[].", unknown);
   const text = (key: string): string => {
     const v = obj[key];
     if (typeof v !== "string" || v === "") throw new Error(`${where}.${key} must be a string`);
@@ -151,22 +198,20 @@ function readResource(item: unknown, i: number): SelectorSetResource {
     clusterWide: obj["clusterWide"],
     spec: obj["spec"] ?? {},
   };
-  if (obj["export"] !== undefined) out.export = readExport(obj["export"], `${where}.export`);
+  if (obj["export"] !== undefined) {
+    out.export = readExport(obj["export"], `${where}.export`, unknown);
+  }
   return out;
 }
 
 /** Reads `export`; messages name keys, never header values. */
-function readExport(value: unknown, where: string): ResolvedExport {
+function readExport(value: unknown, where: string, unknown: Set<string>): ResolvedExport {
   const obj = record(value, where);
-  for (const key of Object.keys(obj)) {
-    if (key !== "otlp") throw new Error(`${where}: unknown key ${JSON.stringify(key)}`);
-  }
+  noteUnknown(obj, EXPORT_KEYS, "resources[].export.", unknown);
   const out: ResolvedExport = {};
   if (obj["otlp"] !== undefined) {
     const otlp = record(obj["otlp"], `${where}.otlp`);
-    for (const key of Object.keys(otlp)) {
-      if (key !== "headers") throw new Error(`${where}.otlp: unknown key ${JSON.stringify(key)}`);
-    }
+    noteUnknown(otlp, OTLP_KEYS, "resources[].export.otlp.", unknown);
     const headers = record(otlp["headers"], `${where}.otlp.headers`);
     const copy: Record<string, string> = {};
     for (const [name, v] of Object.entries(headers)) {

@@ -1,7 +1,7 @@
-import type { ControlConfig, RoutesConfig, SelectedCount, ServiceSelector } from "@beyla-ts/shared";
+import type { ControlConfig, SelectedCount, ServiceSelector } from "@beyla-ts/shared";
 import type { ControlServer } from "./control/control-server.js";
 import { NoSelectorSetError, pullOnce } from "./control/pull.js";
-import type { ApplyResult, ParsedResource } from "./control/selector-state.js";
+import type { ApplyResult, ParsedResource, RejectedResource } from "./control/selector-state.js";
 import type { ProcessWatcher } from "./discovery/process-watcher.js";
 import type { KubeEnvironment } from "./kube/kube-config-source.js";
 import { resolveNodeName } from "./kube/node-name.js";
@@ -16,12 +16,13 @@ export interface AgentControlOptions {
   watcher: ProcessWatcher;
   log: Logger;
   /**
-   * After each new set: the routes of the resources that have their own (`spec.routes`), by
-   * the selectors that select for them.
+   * Before each new set goes to discovery: sets up what its resources decide beyond
+   * selection (routes, metrics, decoration, export), so that processes they select get it
+   * at once. Returns the resources it cannot honour here; those select nothing.
    */
-  onResourceRoutes?(routes: ReadonlyMap<ServiceSelector, RoutesConfig>): void;
+  prepare?(resources: readonly ParsedResource[]): Promise<RejectedResource[]>;
   /** After each new set is in force in discovery. */
-  onSelectionApplied?(): void;
+  onSelectionApplied?(): Promise<void>;
 }
 
 /**
@@ -86,17 +87,21 @@ export class AgentControl {
     }
   }
 
-  private async apply(resources: ParsedResource[]): Promise<ApplyResult> {
+  private async apply(all: ParsedResource[]): Promise<ApplyResult> {
     const { staticSelectors, staticExclude, watcher } = this.options;
+    // Before the selection: processes the new set selects get their resource's policy at once.
+    const rejected = (await this.options.prepare?.(all)) ?? [];
+    const refused = new Set(rejected.map((r) => `${r.namespace}/${r.name}`));
+    const resources = all.filter(
+      ({ resource }) => !refused.has(`${resource.namespace}/${resource.name}`),
+    );
     const owners = new Map<ServiceSelector, { namespace: string; name: string }>();
-    const routes = new Map<ServiceSelector, RoutesConfig>();
     const services = [...staticSelectors];
     const exclude = [...staticExclude];
     for (const { resource, spec } of resources) {
       const owner = { namespace: resource.namespace, name: resource.name };
       for (const selector of spec.services) {
         owners.set(selector, owner);
-        if (spec.routes) routes.set(selector, spec.routes);
         services.push(selector);
       }
       exclude.push(...spec.excludeServices);
@@ -106,12 +111,10 @@ export class AgentControl {
       namespace: resource.namespace,
       name: resource.name,
     }));
-    // Before the selection: processes the new set selects get their routes at once.
-    this.options.onResourceRoutes?.(routes);
     await watcher.setSelectors(services, exclude);
     // After: processes selected before are now under the new set's selectors.
-    this.options.onSelectionApplied?.();
-    return { selected: this.selected() };
+    await this.options.onSelectionApplied?.();
+    return { selected: this.selected(), ...(rejected.length > 0 ? { rejected } : {}) };
   }
 
   private selected(): SelectedCount[] {

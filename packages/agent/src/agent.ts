@@ -8,13 +8,17 @@ import {
   type AgentConfig,
   hasK8sCriteria,
   RouteMatcher,
-  type RoutesConfig,
   type ServiceSelector,
 } from "@beyla-ts/shared";
 import { ProcessWatcher, type SelectedProcess } from "./discovery/process-watcher.js";
 import { AgentControl } from "./agent-control.js";
 import { createExporters } from "./agent-exporters.js";
 import type { ExporterHub } from "./export/exporter-hub.js";
+import type { ProcessExport } from "./export/export-targets.js";
+import type { ServiceIdentity } from "./request-span.js";
+import { ResourceExports } from "./export/resource-exports.js";
+import type { ParsedResource, RejectedResource } from "./control/selector-state.js";
+import { buildPolicies, decorationKey, type ResourcePolicy } from "./resource-policies.js";
 import type { KubeEnvironment } from "./kube/kube-client.js";
 import type { KubeMetadata } from "./kube/kube-metadata.js";
 import { startKubeMetadata } from "./kube/start-kube.js";
@@ -38,8 +42,11 @@ export class Agent {
   private capture: HttpCapture | undefined;
   private watcher: ProcessWatcher | undefined;
   private pipeline: HttpPipeline | undefined;
-  /** Routes of the BeylaInstrumentations that have their own, by the selectors they own. */
-  private routers = new Map<ServiceSelector, RouteMatcher>();
+  /** What each BeylaInstrumentation decides for its processes, by the selectors it owns. */
+  private policies = new Map<ServiceSelector, ResourcePolicy>();
+  /** How each instrumented process is decorated and exported now. */
+  private readonly applied = new Map<number, AppliedPolicy>();
+  private resourceExports: ResourceExports | undefined;
   /** Records of processes captured since their listen(), until discovery decides. */
   private readonly hold = new ProvisionalHold();
   /** Listen events before discovery started. */
@@ -136,8 +143,8 @@ export class Agent {
         staticExclude: this.config.discovery.excludeServices,
         watcher,
         log: this.log,
-        onResourceRoutes: (routes) => this.useResourceRoutes(routes),
-        onSelectionApplied: () => this.refreshRouters(),
+        prepare: (resources) => this.preparePolicies(resources),
+        onSelectionApplied: () => this.refreshPolicies(),
       });
       await this.control.start();
     }
@@ -176,37 +183,73 @@ export class Agent {
     for (const record of kept) this.pipeline?.handle(record);
   }
 
-  /** The routes of BeylaInstrumentations that have their own, for the processes they select. */
-  private useResourceRoutes(routes: ReadonlyMap<ServiceSelector, RoutesConfig>): void {
-    const matchers = new Map<RoutesConfig, RouteMatcher>();
-    this.routers = new Map();
-    for (const [selector, config] of routes) {
-      let matcher = matchers.get(config);
-      if (!matcher) {
-        matcher = new RouteMatcher(config);
-        matchers.set(config, matcher);
-      }
-      this.routers.set(selector, matcher);
+  /**
+   * A new selector set: builds its resources' policies (setting up the export destinations
+   * they name) before discovery applies its selectors. Returns the resources refused here.
+   */
+  private async preparePolicies(resources: readonly ParsedResource[]): Promise<RejectedResource[]> {
+    const exporters = this.exporters;
+    if (!exporters) return [];
+    this.resourceExports ??= new ResourceExports({
+      hub: exporters,
+      ttlMs: this.config.metricsTtlMs,
+      maxSeries: this.config.maxSeries,
+      ...(this.config.otelMetrics ? { metricsIntervalMs: this.config.otelMetrics.intervalMs } : {}),
+      ...(this.config.otelTraces ? { tracesDelayMs: this.config.otelTraces.intervalMs } : {}),
+      ...(this.config.prometheus ? { agentPrometheus: this.config.prometheus } : {}),
+    });
+    const built = await buildPolicies(resources, this.resourceExports);
+    this.policies = built.bySelector;
+    for (const line of built.unsupported) this.log.warn("BeylaInstrumentation: " + line);
+    for (const r of built.rejected) {
+      this.log.warn("BeylaInstrumentation refused on this node", { ...r });
     }
+    return built.rejected;
   }
 
-  /** Every selected process gets the routes of the selector that now selects it. */
-  private refreshRouters(): void {
+  /**
+   * The set is in force in discovery: every selected process follows the policy of the
+   * selector that now selects it (its identity and series start over when its decoration or
+   * destination changed), and destinations no resource names any more are closed.
+   */
+  private async refreshPolicies(): Promise<void> {
     for (const p of this.watcher?.processes() ?? []) {
-      this.pipeline?.setRouter(p.pid, this.routers.get(p.selector));
+      const policy = this.policies.get(p.selector);
+      const before = this.applied.get(p.pid);
+      const changed =
+        !before ||
+        before.export !== this.exportOf(policy) ||
+        before.decoration !== decorationKey(policy?.decoration);
+      if (changed) this.register(p, policy);
+      else this.pipeline?.setPolicy(p.pid, policy);
     }
+    const inUse = [...new Set(this.policies.values())].map((p) => p.exportRequest);
+    await this.resourceExports?.retain(inUse);
+  }
+
+  private exportOf(policy: ResourcePolicy | undefined): ProcessExport | undefined {
+    return policy?.sink ?? this.exporters;
+  }
+
+  /** Gives `p` its identity and destination under `policy`, leaving the ones it had. */
+  private register(p: SelectedProcess, policy: ResourcePolicy | undefined): ServiceIdentity {
+    this.applied.get(p.pid)?.export?.processRemoved(p.pid);
+    const service = this.services.add(p, policy?.decoration);
+    this.pipeline?.setPolicy(p.pid, policy);
+    const destination = this.exportOf(policy);
+    destination?.processAdded(service);
+    this.applied.set(p.pid, { export: destination, decoration: decorationKey(policy?.decoration) });
+    return service;
   }
 
   private instrument(p: SelectedProcess): void {
-    const service = this.services.add(p);
-    this.pipeline?.setRouter(p.pid, this.routers.get(p.selector));
+    const service = this.register(p, this.policies.get(p.selector));
     try {
       this.capture?.select(p.pid);
     } catch (e) {
       this.log.error("cannot select process", { pid: p.pid, error: e });
       return;
     }
-    this.exporters?.processAdded(service);
     this.log.info("instrumenting process", {
       pid: p.pid,
       exe: p.exePath,
@@ -218,9 +261,7 @@ export class Agent {
 
   /** The pod of an instrumented process became known: its series start over with k8s labels. */
   private redecorate(p: SelectedProcess): void {
-    this.exporters?.processRemoved(p.pid);
-    const service = this.services.add(p);
-    this.exporters?.processAdded(service);
+    const service = this.register(p, this.policies.get(p.selector));
     this.log.info("process decorated with its pod", {
       pid: p.pid,
       namespace: p.kube?.info.namespace,
@@ -248,8 +289,9 @@ export class Agent {
     this.log.info("stopped instrumenting process", { pid: p.pid, exe: p.exePath });
     const timer = setTimeout(() => {
       this.services.remove(p.pid);
-      this.pipeline?.setRouter(p.pid, undefined);
-      this.exporters?.processRemoved(p.pid);
+      this.pipeline?.setPolicy(p.pid, undefined);
+      this.applied.get(p.pid)?.export?.processRemoved(p.pid);
+      this.applied.delete(p.pid);
     }, REMOVAL_GRACE_MS);
     timer.unref();
   }
@@ -294,8 +336,15 @@ export class Agent {
     await this.kube?.stop();
     if (this.statsTimer) clearInterval(this.statsTimer);
     this.capture?.close();
+    await this.resourceExports?.shutdown();
     await this.exporters?.shutdown();
   }
+}
+
+/** What a process was last registered with, to tell when a new set changes it. */
+interface AppliedPolicy {
+  export: ProcessExport | undefined;
+  decoration: string;
 }
 
 /** Log fields saying which PIDs the kernel programs use (and the namespace's level once known). */

@@ -39,6 +39,7 @@ export type {
 } from "./crd/types.js";
 export { parseDuration } from "./config/duration.js";
 export { parseOtlpHeaders } from "./config/otlp-headers.js";
+export { guessOtlpProtocol } from "./config/otlp.js";
 export { expandEnv, type Env } from "./config/expand-env.js";
 export { loadAgentConfig, type LoadAgentConfigOptions } from "./config/load.js";
 export { PortRanges, type PortRange } from "./config/port-ranges.js";

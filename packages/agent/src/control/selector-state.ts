@@ -30,6 +30,8 @@ export interface RejectedResource {
 /** What the apply callback reports: per resource, how many processes it selects here. */
 export interface ApplyResult {
   selected: SelectedCount[];
+  /** Resources that parsed but that this agent cannot honour (e.g. an export it cannot set up). */
+  rejected?: RejectedResource[];
 }
 
 /**
@@ -143,7 +145,7 @@ export class SelectorState {
     const result = await this.#options.apply(set, parsed);
     this.#current = set;
     this.#selected = result.selected;
-    this.#rejected = rejected;
+    this.#rejected = [...rejected, ...(result.rejected ?? [])];
     return this.answer();
   }
 

@@ -8,7 +8,8 @@
  */
 import type { RequestSpan, ServiceIdentity } from "../request-span.js";
 import { AgentHttpServer, type MetricsSource, type Readiness } from "../server/http-server.js";
-import { type ExporterName, type InternalTotals, InternalMetrics } from "./internal-metrics.js";
+import { ExportTargets, type ProcessExport } from "./export-targets.js";
+import { type InternalTotals, InternalMetrics } from "./internal-metrics.js";
 import type { OtlpMetrics, OtlpMetricsOptions } from "./otlp-metrics.js";
 import { loadOtlpSinks, type OtlpSinkClasses } from "./otlp-sinks.js";
 import type { OtlpTraces, OtlpTracesOptions } from "./otlp-traces.js";
@@ -43,19 +44,15 @@ export interface ExporterHubOptions {
   readiness?: () => Readiness | boolean;
 }
 
-interface Sink {
-  readonly name: ExporterName;
-  record(span: RequestSpan): void;
-}
-
-export class ExporterHub {
+export class ExporterHub implements ProcessExport {
   readonly internal: InternalMetrics;
   readonly prometheus: PrometheusMetrics | undefined;
   readonly otlpMetrics: OtlpMetrics | undefined;
   readonly otlpTraces: OtlpTraces | undefined;
   readonly printer: TracePrinter | undefined;
   readonly server: AgentHttpServer | undefined;
-  readonly #sinks: Sink[] = [];
+  /** The agent's own exporters, where every process's telemetry goes by default. */
+  readonly targets: ExportTargets;
   #started = false;
   #closed = false;
   #shutdown: Promise<void> | undefined;
@@ -85,24 +82,30 @@ export class ExporterHub {
           onDropped?.(n);
         },
       });
-      this.#sinks.push({ name: "prometheus", record: (s) => this.prometheus?.record(s) });
     }
     if ((options.otlpMetrics !== undefined || options.otlpTraces !== undefined) && !otlp) {
       throw new Error("ExporterHub: OTLP exporters need ExporterHub.create()");
     }
     if (options.otlpMetrics !== undefined && otlp) {
       this.otlpMetrics = new otlp.OtlpMetrics({ ...options.otlpMetrics, internal });
-      this.#sinks.push({ name: "otlp_metrics", record: (s) => this.otlpMetrics?.record(s) });
     }
     if (options.otlpTraces !== undefined && otlp) {
       this.otlpTraces = new otlp.OtlpTraces({ ...options.otlpTraces, internal });
-      this.#sinks.push({ name: "otlp_traces", record: (s) => this.otlpTraces?.record(s) });
     }
     const mode = options.tracePrinter ?? "disabled";
     if (mode !== "disabled") {
       this.printer = new TracePrinter({ mode, write: options.tracePrinterWrite });
-      this.#sinks.push({ name: "trace_printer", record: (s) => this.printer?.record(s) });
     }
+    this.targets = new ExportTargets(
+      {
+        prometheus: this.prometheus,
+        otlpMetrics: this.otlpMetrics,
+        otlpTraces: this.otlpTraces,
+        printer: this.printer,
+      },
+      internal,
+      () => this.#closed,
+    );
     if (options.server !== undefined) {
       const sources: MetricsSource[] = this.prometheus ? [this.prometheus, internal] : [internal];
       this.server = new AgentHttpServer({
@@ -115,22 +118,7 @@ export class ExporterHub {
 
   /** Sends one finished span to every enabled sink. Never throws. */
   record(span: RequestSpan): void {
-    if (this.#closed) return;
-    for (const sink of this.#sinks) {
-      try {
-        sink.record(span);
-      } catch {
-        this.internal.exportFailure(sink.name);
-      }
-    }
-  }
-
-  #guard(name: ExporterName, run: () => void): void {
-    try {
-      run();
-    } catch {
-      this.internal.exportFailure(name);
-    }
+    this.targets.record(span);
   }
 
   recordBatch(spans: readonly RequestSpan[]): void {
@@ -139,7 +127,7 @@ export class ExporterHub {
 
   /** A process was instrumented: its target_info appears now and lives as long as it. */
   processAdded(service: ServiceIdentity): void {
-    this.#guard("prometheus", () => this.prometheus?.serviceStarted(service));
+    this.targets.processAdded(service);
   }
 
   /**
@@ -147,9 +135,7 @@ export class ExporterHub {
    * OTLP providers flush and shut down. Its Prometheus series expire with the TTL.
    */
   processRemoved(pid: number): void {
-    this.#guard("prometheus", () => this.prometheus?.serviceStopped(pid));
-    this.#guard("otlp_metrics", () => this.otlpMetrics?.serviceStopped(pid));
-    this.#guard("otlp_traces", () => this.otlpTraces?.serviceStopped(pid));
+    this.targets.processRemoved(pid);
   }
 
   /** Running totals from the stats timer (kernel drops, pipeline counters, processes). */

@@ -14,6 +14,19 @@ export interface Router {
   ignored(path: string): "none" | "all" | "traces" | "metrics";
 }
 
+/**
+ * What a BeylaInstrumentation decides for the spans of a process it selects, where it says
+ * more than the agent's configuration.
+ */
+export interface ProcessPolicy {
+  /** `spec.routes`; absent: the agent's own routes. */
+  router?: Router;
+  /** False when `spec.metrics` turns HTTP metrics off: the spans go to traces only. */
+  metrics: boolean;
+  /** `spec.export`: where the spans go instead of the pipeline's sinks. */
+  sink?: SpanSink;
+}
+
 /** Counts of what the pipeline received and threw away, for the agent's own metrics. */
 export interface PipelineCounts {
   received: number;
@@ -31,8 +44,8 @@ export class HttpPipeline {
     ignored: 0,
   };
   private readonly clock = new MonotonicClock();
-  /** Routes of the processes whose BeylaInstrumentation has its own (else `router`). */
-  private readonly routers = new Map<number, Router>();
+  /** Policies of the processes a BeylaInstrumentation selects. */
+  private readonly policies = new Map<number, ProcessPolicy>();
 
   constructor(
     private readonly services: ServiceRegistry,
@@ -40,10 +53,10 @@ export class HttpPipeline {
     private readonly sinks: SpanSink[],
   ) {}
 
-  /** `pid` is routed by `router` from now on; undefined: by the agent's own routes again. */
-  setRouter(pid: number, router: Router | undefined): void {
-    if (router) this.routers.set(pid, router);
-    else this.routers.delete(pid);
+  /** `pid`'s spans follow `policy` from now on; undefined: the agent's configuration again. */
+  setPolicy(pid: number, policy: ProcessPolicy | undefined): void {
+    if (policy) this.policies.set(pid, policy);
+    else this.policies.delete(pid);
   }
 
   handle(record: HttpEventRecord): void {
@@ -58,14 +71,22 @@ export class HttpPipeline {
       this.counts.parseFailures++;
       return;
     }
-    const router = this.routers.get(record.pid) ?? this.router;
-    const ignore = router.ignored(span.path);
+    const policy = this.policies.get(record.pid);
+    const router = policy?.router ?? this.router;
+    let ignore = router.ignored(span.path);
+    if (policy?.metrics === false) ignore = withoutMetrics(ignore);
     if (ignore === "all") {
       this.counts.ignored++;
       return;
     }
     span.ignore = ignore;
     span.route = router.route(span.path);
-    for (const sink of this.sinks) sink.record(span);
+    if (policy?.sink) policy.sink.record(span);
+    else for (const sink of this.sinks) sink.record(span);
   }
+}
+
+/** The ignore flag once metrics are off as well. */
+function withoutMetrics(ignore: "none" | "all" | "traces" | "metrics"): "all" | "metrics" {
+  return ignore === "traces" || ignore === "all" ? "all" : "metrics";
 }

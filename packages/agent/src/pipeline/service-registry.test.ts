@@ -110,4 +110,31 @@ describe("ServiceRegistry naming", () => {
     assert.equal(id.attributes["k8s.deployment.name"], "checkout");
     assert.equal(id.attributes["process.executable.name"], "node");
   });
+
+  it("decorates by a resource's attributes.kubernetes: a cluster name, or no pod at all", () => {
+    const plain = kube();
+    const withName = {
+      ...plain,
+      attributes: { ...plain.attributes, "k8s.cluster.name": "detected" },
+    };
+    const renamed = new ServiceRegistry({}).add(proc({ kube: withName }), {
+      kubernetes: true,
+      clusterName: "team-cluster",
+    });
+    assert.equal(renamed.attributes["k8s.cluster.name"], "team-cluster");
+    assert.equal(renamed.attributes["k8s.namespace.name"], "shop");
+
+    const bare = new ServiceRegistry({}).add(proc({ kube: withName }), {
+      kubernetes: false,
+      clusterName: "team-cluster",
+    });
+    assert.deepEqual(
+      Object.keys(bare.attributes).filter((k) => k.startsWith("k8s.")),
+      [],
+    );
+    assert.deepEqual([bare.name, bare.namespace], ["node", ""]);
+
+    const host = new ServiceRegistry({}).add(proc(), { kubernetes: true, clusterName: "c" });
+    assert.equal(host.attributes["k8s.cluster.name"], undefined, "not in a pod: no cluster");
+  });
 });

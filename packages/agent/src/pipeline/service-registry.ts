@@ -29,6 +29,17 @@ export const SERVICE_NAME_ANNOTATION = "resource.opentelemetry.io/service.name";
 export const SERVICE_NAMESPACE_ANNOTATION = "resource.opentelemetry.io/service.namespace";
 export const APP_NAME_LABEL = "app.kubernetes.io/name";
 
+/** What a BeylaInstrumentation's `attributes.kubernetes` decides for the processes it selects. */
+export interface Decoration {
+  /** False (`enable: "false"`): no k8s.* attributes, and no naming from the pod. */
+  kubernetes: boolean;
+  /** Replaces the detected k8s.cluster.name. */
+  clusterName?: string;
+}
+
+/** The agent's own decoration: every process in a pod gets its pod's attributes. */
+export const DEFAULT_DECORATION: Decoration = { kubernetes: true };
+
 /**
  * The service identity of each selected process. Name: the discovery entry's `name`, then
  * the agent's configured service name, then OTEL_SERVICE_NAME (or service.name in
@@ -45,9 +56,10 @@ export class ServiceRegistry {
   constructor(private readonly naming: ServiceNaming) {}
 
   /** The identity of `proc`, replacing any earlier one of the same pid. */
-  add(proc: SelectedProcess): ServiceIdentity {
+  add(proc: SelectedProcess, decoration: Decoration = DEFAULT_DECORATION): ServiceIdentity {
     const resource = parseResourceAttributes(proc.env["OTEL_RESOURCE_ATTRIBUTES"]);
-    const k8s = proc.kube?.info;
+    const kube = decoration.kubernetes ? proc.kube : undefined;
+    const k8s = kube?.info;
     const name =
       proc.selector.name ??
       this.naming.serviceName ??
@@ -76,7 +88,8 @@ export class ServiceRegistry {
         "process.pid": String(proc.pid),
         "process.executable.path": proc.exePath,
         "process.executable.name": basename(proc.exePath),
-        ...proc.kube?.attributes,
+        ...kube?.attributes,
+        ...(kube && decoration.clusterName ? { "k8s.cluster.name": decoration.clusterName } : {}),
       },
     };
     this.byPid.set(proc.pid, identity);

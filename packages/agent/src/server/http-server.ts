@@ -59,7 +59,9 @@ function readinessOf(check: () => Readiness | boolean): Readiness {
 export class AgentHttpServer {
   readonly #server: Server;
   readonly #options: AgentHttpServerOptions;
-  readonly #metricsPath: string;
+  /** Scrape paths and what each renders: metricsPath, and those added by setMetricsPath. */
+  readonly #paths = new Map<string, readonly MetricsSource[]>();
+  readonly #field: string;
   #listening: Promise<void> | undefined;
   #closing: Promise<void> | undefined;
 
@@ -70,21 +72,29 @@ export class AgentHttpServer {
     if (!Number.isInteger(options.port) || options.port < 0 || options.port > 65535) {
       throw new Error(`${field}.port: ${options.port} is not a TCP port (0-65535)`);
     }
-    if (!path.startsWith("/") || path === "/healthz" || path === "/readyz") {
-      throw new Error(
-        `${field}.path: "${path}" must start with "/" and not be /healthz or /readyz`,
-      );
-    }
+    checkMetricsPath(field, path);
     this.#options = options;
-    this.#metricsPath = path;
+    this.#field = field;
+    this.#paths.set(path, options.sources);
     this.#server = createServer((request, response) => {
       this.#route(request, response).catch(() => response.destroy());
     });
   }
 
+  /**
+   * Serves `sources` on another scrape path (a BeylaInstrumentation's `export.prometheus` on
+   * the agent's port); undefined stops serving it. Throws on /healthz, /readyz or no "/".
+   */
+  setMetricsPath(path: string, sources: readonly MetricsSource[] | undefined): void {
+    checkMetricsPath(this.#field, path);
+    if (sources) this.#paths.set(path, sources);
+    else this.#paths.delete(path);
+  }
+
   async #route(request: IncomingMessage, response: ServerResponse): Promise<void> {
-    const path = (request.url ?? "/").split("?", 1)[0];
-    const known = path === this.#metricsPath || path === "/healthz" || path === "/readyz";
+    const path = (request.url ?? "/").split("?", 1)[0] ?? "/";
+    const sources = this.#paths.get(path);
+    const known = sources !== undefined || path === "/healthz" || path === "/readyz";
     if (!known || (request.method !== "GET" && request.method !== "HEAD")) {
       const message = `Route ${request.method ?? "?"}:${request.url ?? "/"} not found`;
       return sendJson(response, 404, { message, error: "Not Found", statusCode: 404 });
@@ -96,12 +106,16 @@ export class AgentHttpServer {
       const reason = readiness.reason ?? "not ready";
       return sendJson(response, 503, { status: "not ready", reason });
     }
-    await this.#scrape(request, response);
+    await this.#scrape(request, response, sources ?? []);
   }
 
   /** Streams the sources; a source failing before its first chunk gives a 500. */
-  async #scrape(request: IncomingMessage, response: ServerResponse): Promise<void> {
-    const iterator = concat(this.#options.sources);
+  async #scrape(
+    request: IncomingMessage,
+    response: ServerResponse,
+    sources: readonly MetricsSource[],
+  ): Promise<void> {
+    const iterator = concat(sources);
     let next: IteratorResult<string | Buffer>;
     try {
       next = await iterator.next();
@@ -150,6 +164,12 @@ export class AgentHttpServer {
       this.#server.closeAllConnections();
     });
     return this.#closing;
+  }
+}
+
+function checkMetricsPath(field: string, path: string): void {
+  if (!path.startsWith("/") || path === "/healthz" || path === "/readyz") {
+    throw new Error(`${field}.path: "${path}" must start with "/" and not be /healthz or /readyz`);
   }
 }
 

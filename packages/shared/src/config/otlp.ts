@@ -94,7 +94,7 @@ export function resolveOtlp(
     return undefined;
   }
   const url = parseHttpUrl(choice);
-  const protocol = explicitProtocol ?? guessProtocol(url);
+  const protocol = explicitProtocol ?? guessOtlpProtocol(url);
   const endpoint =
     choice.base && protocol !== "grpc" ? withSignalPath(url, signal) : choice.raw.trim();
   return { endpoint, protocol, headers, intervalMs, insecureSkipVerify };
@@ -133,7 +133,8 @@ function parseHttpUrl(choice: EndpointChoice): URL {
   return url;
 }
 
-function guessProtocol(url: URL): OtlpProtocol {
+/** The protocol of an endpoint given without one, like the reference agent: 4317 means gRPC. */
+export function guessOtlpProtocol(url: URL): OtlpProtocol {
   return url.port.endsWith("4317") ? "grpc" : "http/protobuf";
 }
 

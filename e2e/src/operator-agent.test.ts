@@ -9,6 +9,7 @@ import { mkdtempSync, readFileSync, rmSync } from "node:fs";
 import { tmpdir } from "node:os";
 import { join } from "node:path";
 import { after, before, describe, it } from "node:test";
+import { OtlpReceiver, type ReceivedSpan } from "@beyla-ts/agent/dist/testing/otlp-receiver.js";
 import { startAgent, type AgentHandle } from "./helpers/agent.js";
 import { startControlPlane, type ControlPlane } from "./helpers/kube.js";
 import {
@@ -36,7 +37,7 @@ import {
   waitForPort,
   type Child,
 } from "./helpers/processes.js";
-import { total } from "./helpers/prom-text.js";
+import { parsePromText, total } from "./helpers/prom-text.js";
 
 const DURATION = "http_server_request_duration_seconds_count";
 const SERVER = join(REPO_ROOT, "e2e", "fixtures", "node-server.mjs");
@@ -55,6 +56,10 @@ describe("a BeylaInstrumentation drives the real agent through the real operator
   let dir: string;
   let startOperatorAgain: () => Child;
   let startAgentAgain: () => Promise<AgentHandle>;
+  let controlPort: number;
+  /** The agent's own OTLP destination, and a team's named by a resource's spec.export. */
+  let agentReceiver: OtlpReceiver;
+  let teamReceiver: OtlpReceiver;
   const cgroups: ContainerCgroup[] = [];
   const workloads: Workload[] = [];
 
@@ -89,8 +94,8 @@ describe("a BeylaInstrumentation drives the real agent through the real operator
     return w;
   }
 
-  const instrumenting = (a: AgentHandle, w: Workload) =>
-    a.child.stderr().includes(`msg="instrumenting process" pid=${w.child.pid} `);
+  const instrumenting = (a: AgentHandle, w: Workload, times = 1) =>
+    a.child.stderr().split(`msg="instrumenting process" pid=${w.child.pid} `).length > times;
   const released = (a: AgentHandle, w: Workload) =>
     a.child.stderr().includes(`msg="stopped instrumenting process" pid=${w.child.pid} `);
   const labelsOf = (w: Workload) => ({
@@ -130,7 +135,9 @@ describe("a BeylaInstrumentation drives the real agent through the real operator
     await workload("shop");
     await workload("pay");
 
-    const controlPort = await freePort();
+    agentReceiver = await OtlpReceiver.start();
+    teamReceiver = await OtlpReceiver.start();
+    controlPort = await freePort();
     const operatorPort = await freePort();
     startAgentAgain = () =>
       startAgent({
@@ -147,6 +154,10 @@ describe("a BeylaInstrumentation drives the real agent through the real operator
           BEYLA_CONTROL_OPERATOR_URL: `https://127.0.0.1:${operatorPort}/v1/selectors`,
           BEYLA_CONTROL_TOKEN_FILE: ids.agentControlToken,
           BEYLA_CONTROL_CA_FILE: certs.caFile,
+          OTEL_EXPORTER_OTLP_ENDPOINT: agentReceiver.url,
+          OTEL_EXPORTER_OTLP_PROTOCOL: "http/protobuf",
+          OTEL_METRIC_EXPORT_INTERVAL: "500",
+          OTEL_BSP_SCHEDULE_DELAY: "200",
         },
       });
     startOperatorAgain = () =>
@@ -161,6 +172,8 @@ describe("a BeylaInstrumentation drives the real agent through the real operator
     await stopAll();
     for (const c of cgroups) c.remove();
     await cp?.stop();
+    await agentReceiver?.close();
+    await teamReceiver?.close();
     rmSync(dir, { recursive: true, force: true });
   });
 
@@ -223,6 +236,118 @@ spec:
     assert.equal(total(await agent.samples(), DURATION, payRoutes), 11);
   });
 
+  it("applies a resource's attributes, metrics and export to the processes it selects", async () => {
+    const [shop] = workloads as [Workload, Workload];
+    // headersFrom: the Secret, and get on it by name for the operator (as the chart grants it).
+    await cp.apply(`
+apiVersion: rbac.authorization.k8s.io/v1
+kind: Role
+metadata: { name: beyla-operator-headers-secrets, namespace: shop }
+rules: [{ apiGroups: [""], resources: [secrets], resourceNames: [otlp-auth], verbs: [get] }]
+---
+apiVersion: rbac.authorization.k8s.io/v1
+kind: RoleBinding
+metadata: { name: beyla-operator-headers-secrets, namespace: shop }
+roleRef: { apiGroup: rbac.authorization.k8s.io, kind: Role, name: beyla-operator-headers-secrets }
+subjects: [{ kind: ServiceAccount, name: beyla-operator, namespace: ${OPERATOR_NS} }]
+---
+apiVersion: v1
+kind: Secret
+metadata: { name: otlp-auth, namespace: shop }
+stringData: { headers: "Authorization=Bearer%20shop-token" }
+`);
+    const shopSpans = (r: OtlpReceiver) =>
+      r.spans().filter((x) => x.attributes["server.port"] === shop.port);
+    // The agent's own receiver has shop's 23 requests from the first test.
+    assert.equal(shopSpans(agentReceiver).length, 23);
+    const teamPort = await freePort();
+    await cp.apply(WEB_IN_SHOP("^web$", EXPORTING(teamReceiver.url, teamPort)));
+    await waitFor(
+      "shop to be instrumented again",
+      () => instrumenting(agent, shop, 2) || undefined,
+    );
+    await run("ab", ["-q", "-k", "-n", "13", "-c", "2", `http://127.0.0.1:${shop.port}/users/1`]);
+
+    // Its traces and metrics go to the team's receiver, with the Secret's header.
+    await waitFor("13 spans at the team's receiver", () => shopSpans(teamReceiver).length >= 13);
+    const spans = shopSpans(teamReceiver);
+    assert.equal(spans.length, 13);
+    assert.deepEqual(new Set(spans.map(clusterAndRoute)), new Set(["shop-cluster /users/{id}"]));
+    await waitFor("13 in the team's histogram", () => otlpCount(teamReceiver, shop.port) === 13);
+    const auth = new Set(teamReceiver.requests().map((r) => r.headers["authorization"]));
+    assert.deepEqual(auth, new Set(["Bearer shop-token"]));
+    // Its series on its own scrape endpoint, with the resource's cluster name.
+    const team = `http://127.0.0.1:${teamPort}/team-metrics`;
+    const teamLabels = { ...labelsOf(shop), k8s_cluster_name: "shop-cluster" };
+    assert.equal(total(await scrape(team), DURATION, teamLabels), 13);
+    // Nothing of it at the agent's own destinations.
+    assert.equal(total(await agent.samples(), DURATION, { server_port: String(shop.port) }), 23);
+    await new Promise((r) => setTimeout(r, 700));
+    assert.equal(shopSpans(agentReceiver).length, 23);
+
+    // Decoration off and HTTP metrics off: traces only, without k8s attributes.
+    await cp.apply(
+      WEB_IN_SHOP(
+        "^web$",
+        `${EXPORTING(teamReceiver.url, teamPort, '{ kubernetes: { enable: "false" } }')}
+  metrics: { features: [application_span] }`,
+      ),
+    );
+    await waitFor("shop redecorated", () =>
+      agent.child
+        .stderr()
+        .includes(`msg="process follows new resource settings" pid=${shop.child.pid} `),
+    );
+    await run("ab", ["-q", "-k", "-n", "6", "-c", "2", `http://127.0.0.1:${shop.port}/users/1`]);
+    await waitFor("19 spans at the team's receiver", () => shopSpans(teamReceiver).length >= 19);
+    await new Promise((r) => setTimeout(r, 1000));
+    const later = shopSpans(teamReceiver).slice(13);
+    assert.equal(later.length, 6);
+    assert.deepEqual(
+      later.flatMap((x) => Object.keys(x.resource).filter((k) => k.startsWith("k8s."))),
+      [],
+    );
+    assert.equal(otlpCount(teamReceiver, shop.port), 13);
+    assert.equal(total(await scrape(team), DURATION, { server_port: String(shop.port) }), 13);
+
+    // An export the agent cannot set up (the port of its control endpoint): refused, in status.
+    await cp.apply(`
+apiVersion: beyla.io/v1alpha1
+kind: BeylaInstrumentation
+metadata: { name: blocked, namespace: shop }
+spec:
+  discovery: { services: [{ kubernetes: { podLabels: { app: "^nothing$" } } }] }
+  export: { prometheus: { port: ${controlPort} } }
+`);
+    const message = await waitFor("the refusal in status", async () => {
+      const bi = await cp.getJson<{ status?: { conditions?: Condition[] } }>([
+        "bi",
+        "blocked",
+        "-n",
+        "shop",
+      ]);
+      const synced = bi.status?.conditions?.find((c) => c.type === "Synced");
+      return synced?.status === "False" ? synced.message : undefined;
+    });
+    assert.match(
+      message ?? "",
+      new RegExp(
+        `spec\\.export\\.prometheus\\.port: cannot serve port ${controlPort}: .*EADDRINUSE`,
+      ),
+    );
+    await cp.kubectl(["delete", "bi", "blocked", "-n", "shop"]);
+
+    // Back to a resource that selects nothing: the team's endpoint closes.
+    await cp.apply(WEB_IN_SHOP("^api$"));
+    await waitFor("shop to be released again", async () => {
+      const closed = await fetch(team).then(
+        () => false,
+        () => true,
+      );
+      return closed || undefined;
+    });
+  });
+
   it("keeps the selection while the operator restarts", async () => {
     const [, pay] = workloads as [Workload, Workload];
     await operator.stop();
@@ -253,7 +378,49 @@ spec:
   });
 });
 
-function WEB_IN_SHOP(appRegex: string): string {
+interface Condition {
+  type: string;
+  status: string;
+  message?: string;
+}
+
+async function scrape(url: string): Promise<ReturnType<typeof parsePromText>> {
+  const response = await fetch(url);
+  assert.equal(response.status, 200, url);
+  return parsePromText(await response.text());
+}
+
+function clusterAndRoute(span: ReceivedSpan): string {
+  return `${String(span.resource["k8s.cluster.name"])} ${String(span.attributes["http.route"])}`;
+}
+
+/** The newest cumulative count of http.server.request.duration for a server port. */
+function otlpCount(receiver: OtlpReceiver, port: number): number {
+  let count = 0;
+  for (const m of receiver.metrics()) {
+    if (m.name !== "http.server.request.duration") continue;
+    for (const p of m.points) if (p.attributes["server.port"] === port) count = p.count ?? 0;
+  }
+  return count;
+}
+
+/** spec.export to a team's OTLP receiver (headers from shop/otlp-auth) and scrape endpoint. */
+function EXPORTING(
+  otlpUrl: string,
+  promPort: number,
+  attributes = '{ kubernetes: { enable: "true", clusterName: shop-cluster } }',
+): string {
+  return `
+  attributes: ${attributes}
+  export:
+    otlp:
+      endpoint: "${otlpUrl}"
+      protocol: http/protobuf
+      headersFrom: { secretKeyRef: { name: otlp-auth } }
+    prometheus: { port: ${promPort}, path: /team-metrics }`;
+}
+
+function WEB_IN_SHOP(appRegex: string, more = ""): string {
   return `
 apiVersion: beyla.io/v1alpha1
 kind: BeylaInstrumentation
@@ -265,6 +432,6 @@ spec:
           namespace: "^sho"
           podLabels: { app: "${appRegex}" }
   routes:
-    patterns: ["/users/{id}"]
+    patterns: ["/users/{id}"]${more}
 `;
 }

@@ -220,8 +220,16 @@ export class Agent {
         !before ||
         before.export !== this.exportOf(policy) ||
         before.decoration !== decorationKey(policy?.decoration);
-      if (changed) this.register(p, policy);
-      else this.pipeline?.setPolicy(p.pid, policy);
+      if (!changed) {
+        this.pipeline?.setPolicy(p.pid, policy);
+        continue;
+      }
+      const service = this.register(p, policy);
+      this.log.info("process follows new resource settings", {
+        pid: p.pid,
+        resource: policy?.resource ?? "none",
+        service: service.name,
+      });
     }
     const inUse = [...new Set(this.policies.values())].map((p) => p.exportRequest);
     await this.resourceExports?.retain(inUse);

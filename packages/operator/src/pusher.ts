@@ -41,7 +41,7 @@ export interface PusherOptions {
 export interface AgentState {
   agent: AgentPod;
   /** Last answer: the set in force there. */
-  answer?: ApplyAnswer & { rejected?: { namespace: string; name: string; message: string }[] };
+  answer?: ApplyAnswer;
   /** Last push failure, cleared by a success. */
   error?: string;
 }

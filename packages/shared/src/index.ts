@@ -23,6 +23,7 @@ export {
   sortResources,
   type ApplyAnswer,
   type ResolvedExport,
+  type RejectedByAgent,
   type SelectedCount,
   type SelectorSet,
   type SelectorSetResource,

@@ -213,4 +213,20 @@ describe("selector set", () => {
       /selected\[0\] must have namespace, name and processes/,
     );
   });
+
+  it("keeps the resources an agent rejected, and refuses a malformed list", () => {
+    const answer = {
+      appliedVersion: 4,
+      hash: "sha256:y",
+      node: "n1",
+      selected: [],
+      rejected: [{ namespace: "shop", name: "blocked", message: "spec.export.prometheus.port: …" }],
+    };
+    assert.deepEqual(readApplyAnswer(answer), answer);
+    assert.throws(
+      () => readApplyAnswer({ ...answer, rejected: [{ namespace: "shop", name: "x" }] }),
+      /rejected\[0\] must have namespace, name and message/,
+    );
+    assert.throws(() => readApplyAnswer({ ...answer, rejected: "no" }), /rejected must be a list/);
+  });
 });

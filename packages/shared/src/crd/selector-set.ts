@@ -47,12 +47,21 @@ export interface SelectedCount {
   processes: number;
 }
 
+/** A resource an agent could not apply: its spec did not parse there, or its export failed. */
+export interface RejectedByAgent {
+  namespace: string;
+  name: string;
+  message: string;
+}
+
 /** An agent's answer to PUT and GET /v1/selectors. */
 export interface ApplyAnswer {
   appliedVersion: number;
   hash: string;
   node: string;
   selected: SelectedCount[];
+  /** Only when some resource was not applied on that agent. */
+  rejected?: RejectedByAgent[];
 }
 
 /** JSON with object keys sorted at every level, so equal content gives equal text. */
@@ -252,7 +261,21 @@ export function readApplyAnswer(body: unknown): ApplyAnswer {
     }
     return { namespace: s["namespace"], name: s["name"], processes };
   });
-  return { appliedVersion: version, hash, node, selected };
+  const answer: ApplyAnswer = { appliedVersion: version, hash, node, selected };
+  if (obj["rejected"] !== undefined) answer.rejected = readRejected(obj["rejected"]);
+  return answer;
+}
+
+function readRejected(list: unknown): RejectedByAgent[] {
+  if (!Array.isArray(list)) throw new Error("answer: rejected must be a list");
+  return list.map((item: unknown, i): RejectedByAgent => {
+    const r = record(item, `answer: rejected[${i}]`);
+    const { namespace, name, message } = r;
+    if (typeof namespace !== "string" || typeof name !== "string" || typeof message !== "string") {
+      throw new Error(`answer: rejected[${i}] must have namespace, name and message`);
+    }
+    return { namespace, name, message };
+  });
 }
 
 function record(value: unknown, what: string): Record<string, unknown> {

@@ -9,7 +9,11 @@ const TCP_LISTEN = "0A";
 export function parseListeningSockets(text: string, into: Map<string, number>): void {
   const lines = text.split("\n");
   for (let i = 1; i < lines.length; i++) {
-    const cols = lines[i]!.trim().split(/\s+/);
+    const line = lines[i]!;
+    // Most lines are connections: only the state column can read " 0A " (every other column
+    // is longer or not hex), so they are skipped without splitting.
+    if (!line.includes(" 0A ")) continue;
+    const cols = line.trim().split(/\s+/);
     if (cols.length < 10 || cols[3] !== TCP_LISTEN) continue;
     const local = cols[1]!;
     const colon = local.lastIndexOf(":");

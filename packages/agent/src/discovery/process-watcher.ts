@@ -221,6 +221,19 @@ export class ProcessWatcher {
     }
   }
 
+  /**
+   * The listening sockets of a new process's network namespace, read only when that namespace
+   * is new: in a known one, sockets opened since the last read came with a listen() event from
+   * the kernel (examine() reads them), and a new process only inherits sockets already read.
+   * Reading /proc/net/tcp for every new pid cost a busy node most of the agent's idle CPU.
+   */
+  private readNetnsOnce(pid: number): void {
+    const netns = readNetns(pid);
+    if (netns !== "" && !this.netnsSockets.has(netns)) {
+      this.netnsSockets.set(netns, this.readSocketsOf(pid, netns));
+    }
+  }
+
   /** The listening sockets of `pid`'s network namespace, read again. */
   private refreshNetnsOf(pid: number): void {
     const netns = this.known.get(pid)?.netns ?? readNetns(pid);
@@ -301,7 +314,7 @@ export class ProcessWatcher {
       } else if (full || this.known.get(pid)?.pendingSinceMs !== undefined) {
         await this.consider(pid); // every process, or one waiting for its pod
       } else if (!this.known.has(pid)) {
-        if (this.needPorts) this.refreshNetnsOf(pid);
+        if (this.needPorts) this.readNetnsOnce(pid);
         await this.consider(pid);
       }
     }

@@ -1,14 +1,18 @@
 /**
- * The whole chain from `helm install`: the chart's objects on a real control plane → the
- * controllers make the agent and operator Pods → the scheduler binds them to the Node → the
- * mini-kubelet runs them from their Pod specs (env, ConfigMap, TLS Secret, projected tokens,
- * Service DNS) → `kubectl apply` of a BeylaInstrumentation → the operator pushes over HTTPS →
- * the agent selects the workload Pod's process → exact metrics with Kubernetes labels; then
- * edits, Pod replacements, deletion and `helm uninstall`. Nothing is given to the processes
- * by hand: everything they get comes from the objects helm installed.
+ * The whole chain from `helm install` with the chart's defaults (two operator replicas, the
+ * chart's ports): the chart's objects on a real control plane → the controllers make the
+ * agent and operator Pods → the scheduler binds them to the Node → the mini-kubelet runs them
+ * from their Pod specs, each Pod in its own network namespace with its own Pod IP (env,
+ * ConfigMap, TLS Secret, projected tokens, Service DNS and ClusterIPs, the API server through
+ * the `kubernetes` Service) → one operator leads through the Lease, the other stands by →
+ * `kubectl apply` of a BeylaInstrumentation → the leader pushes over HTTPS to the agent's Pod
+ * IP → the agent selects the workload Pod's process → exact metrics with Kubernetes labels;
+ * then edits, the standby taking over from a deleted leader, Pod replacements, deletion and
+ * `helm uninstall`. Nothing is given to the processes by hand: everything they get comes from
+ * the objects helm installed.
  */
 import assert from "node:assert/strict";
-import { mkdtempSync, readFileSync, rmSync } from "node:fs";
+import { mkdtempSync, readFileSync, readlinkSync, rmSync } from "node:fs";
 import { tmpdir } from "node:os";
 import { join } from "node:path";
 import { after, before, describe, it } from "node:test";
@@ -23,7 +27,7 @@ import {
 } from "./helpers/kube-cgroup.js";
 import { containerId, reportRunning } from "./helpers/kube-pods.js";
 import { MiniKubelet, type ContainerRun } from "./helpers/mini-kubelet.js";
-import { POD_IP } from "./helpers/mini-kubelet-pod.js";
+import { NODE_IP } from "./helpers/mini-kubelet-pod.js";
 import { makeCertificates } from "./helpers/operator-cluster.js";
 import {
   freePort,
@@ -41,6 +45,8 @@ const SERVER = join(REPO_ROOT, "e2e", "fixtures", "node-server.mjs");
 const CLUSTER = "e2e-helm";
 const SECRET = "beyla-control-tls";
 const ns = ["-n", NAMESPACE];
+const ACQUIRED = 'msg="leader election: acquired the lease"';
+const OPERATOR_SELECTOR = `app.kubernetes.io/instance=${RELEASE},app.kubernetes.io/component=operator`;
 /** Bit numbers of the agent's capabilities (linux/capability.h). */
 const CAP_BITS: Record<string, bigint> = {
   DAC_READ_SEARCH: 2n,
@@ -70,14 +76,33 @@ describe("helm install charts/beyla: BeylaInstrumentation → operator Pod → a
   let shop: Workload;
   let pay: Workload;
   const cgroups: ContainerCgroup[] = [];
-  const ports = { operator: 0, control: 0, metrics: 0, shop: 0, pay: 0 };
+  /** The workloads' ports on the host (the chart's Pods have their own network namespaces). */
+  const ports = { shop: 0, pay: 0 };
+  /** The agent's metrics port: the chart's default (its DaemonSet's port "metrics"). */
+  let metricsPort = 0;
 
-  /** The agent the mini-kubelet runs now for the DaemonSet's Pod. */
-  const agent = (): AgentHandle => agentHandle(container(`${AGENT}-`).child, ports.metrics);
+  /** The agent the mini-kubelet runs now for the DaemonSet's Pod, on its Pod IP. */
+  const agent = (): AgentHandle => {
+    const r = container(`${AGENT}-`);
+    return agentHandle(r.child, metricsPort, r.podIP);
+  };
   const container = (prefix: string): ContainerRun => {
     const r = kubelet.current(NAMESPACE, prefix);
     assert.ok(r, `no container of a ${prefix}* Pod runs:\n${kubelet.report()}`);
     return r;
+  };
+  const operators = (): ContainerRun[] => kubelet.running(NAMESPACE, `${OPERATOR}-`);
+  const lease = async (): Promise<Json> => cp.getJson(["lease", OPERATOR, ...ns]);
+  /** The operator whose Pod holds the Lease. */
+  const leader = async (): Promise<ContainerRun> => {
+    const holder = (await lease()).spec.holderIdentity;
+    const r = operators().find((o) => o.pod === holder);
+    assert.ok(r, `the Lease holder ${holder} is not a running operator:\n${kubelet.report()}`);
+    return r;
+  };
+  const podReady = async (r: ContainerRun): Promise<boolean> => {
+    const pod: Json = await cp.getJson(["pod", r.pod, ...ns]);
+    return pod.status.conditions?.find((c: Json) => c.type === "Ready")?.status === "True";
   };
   /** waitFor, with the containers' stderr in the message when it times out. */
   const until = async <T>(what: string, probe: () => Promise<T | undefined>, ms = 20_000) => {
@@ -127,7 +152,8 @@ describe("helm install charts/beyla: BeylaInstrumentation → operator Pod → a
       return list.items.find((p: Json) => p.spec.nodeName === node);
     });
     const id = containerId();
-    await reportRunning(cp, namespace, pod.metadata.name, "web", id, POD_IP);
+    // The test plays the container, on the host's network.
+    await reportRunning(cp, namespace, pod.metadata.name, "web", id, NODE_IP);
     const cgroup = createContainerCgroup("v2-systemd", pod.metadata.uid, id, cgroupMounts());
     assert.ok(cgroup, "needs a cgroup v2 hierarchy");
     cgroups.push(cgroup);
@@ -144,21 +170,15 @@ describe("helm install charts/beyla: BeylaInstrumentation → operator Pod → a
     assert.equal(cp.nodes.length, 1, `one Node: ${cp.nodes.join(", ")}`);
     node = cp.nodes[0]!;
     dir = mkdtempSync(join(tmpdir(), "beyla-e2e-helm-chain-"));
-    // Every Pod is 127.0.0.1 here: each listener gets its own port, picked up front.
     const picked = new Set<number>();
     while (picked.size < Object.keys(ports).length) picked.add(await freePort());
-    [ports.operator, ports.control, ports.metrics, ports.shop, ports.pay] = [...picked];
-    await createPrerequisites(cp, dir);
-    kubelet = MiniKubelet.start(cp, node);
+    [ports.shop, ports.pay] = [...picked];
+    kubelet = await MiniKubelet.start(cp, node);
+    await createPrerequisites(cp, dir, kubelet.network.podIPs());
     shop = await workload("shop", ports.shop);
     pay = await workload("pay", ports.pay);
-    const values = {
-      "control.tls.secretName": SECRET,
-      "operator.replicas": 1,
-      "operator.port": ports.operator,
-      "agent.controlPort": ports.control,
-      "agent.config.prometheus_export.port": ports.metrics,
-    };
+    // Everything else is the chart's default: two operator replicas, the chart's ports.
+    const values = { "control.tls.secretName": SECRET };
     const install = await cp.helmOutcome([
       ...["install", RELEASE, CHART_DIR, ...ns, "--create-namespace", "--wait", "--timeout=120s"],
       ...Object.entries(values).flatMap(([k, v]) => ["--set", `${k}=${v}`]),
@@ -168,6 +188,10 @@ describe("helm install charts/beyla: BeylaInstrumentation → operator Pod → a
     const rollout = ["rollout", "status", `daemonset/${AGENT}`, ...ns, "--timeout=60s"];
     const agentReady = await cp.kubectlOutcome(rollout);
     assert.equal(agentReady.code, 0, `${agentReady.stderr}\n${kubelet.report()}`);
+    const ds: Json = await cp.getJson(["daemonset", AGENT, ...ns]);
+    metricsPort = ds.spec.template.spec.containers[0].ports.find(
+      (p: Json) => p.name === "metrics",
+    ).containerPort;
   });
 
   after(async () => {
@@ -178,14 +202,30 @@ describe("helm install charts/beyla: BeylaInstrumentation → operator Pod → a
     if (dir) rmSync(dir, { recursive: true, force: true });
   });
 
-  it("runs the chart's Pods on the Node, configured only by what helm installed", async () => {
-    for (const prefix of [`${AGENT}-`, `${OPERATOR}-`]) {
-      const pod: Json = await cp.getJson(["pod", container(prefix).pod, ...ns]);
+  it("runs the chart's Pods on the Node, each with its own network, configured only by what helm installed", async () => {
+    const deployment: Json = await cp.getJson(["deployment", OPERATOR, ...ns]);
+    assert.equal(deployment.spec.replicas, 2);
+    assert.equal(operators().length, 2, kubelet.report());
+    const runs = [container(`${AGENT}-`), ...operators()];
+    const range = new Set(kubelet.network.podIPs());
+    const hostNet = readlinkSync("/proc/self/ns/net");
+    for (const r of runs) {
+      const pod: Json = await cp.getJson(["pod", r.pod, ...ns]);
       assert.equal(pod.spec.nodeName, node);
-      assert.equal(pod.status.podIP, POD_IP);
+      assert.equal(pod.status.podIP, r.podIP);
+      assert.deepEqual(pod.status.podIPs, [{ ip: r.podIP }]);
+      assert.equal(pod.status.hostIP, NODE_IP);
+      assert.ok(range.has(r.podIP), `${r.podIP} is in ${kubelet.network.cidr}`);
       const ready = pod.status.conditions.find((c: Json) => c.type === "Ready");
       assert.equal(ready.status, "True");
     }
+    // The agent's POD_IP (downward API, status.podIP) is its Pod's own IP.
+    const environ = readFileSync(`/proc/${runs[0]!.child.pid}/environ`, "utf8").split("\0");
+    assert.ok(environ.includes(`POD_IP=${runs[0]!.podIP}`), environ.join(" "));
+    // One network namespace per Pod, none of them the host's, and one IP per Pod.
+    const netns = runs.map((r) => readlinkSync(`/proc/${r.child.pid}/ns/net`));
+    assert.equal(new Set([hostNet, ...netns]).size, runs.length + 1);
+    assert.equal(new Set(runs.map((r) => r.podIP)).size, runs.length);
     const log = agent().child.stderr();
     // The in-cluster ServiceAccount (projected kube-api-access volume), and the cluster name
     // from kubeadm-config, which only the chart's RBAC lets it read.
@@ -194,15 +234,23 @@ describe("helm install charts/beyla: BeylaInstrumentation → operator Pod → a
       log,
       new RegExp(`msg="Kubernetes cluster name" .*cluster="${CLUSTER}" source="kubeadm-config"`),
     );
-    const lease: Json = await cp.getJson(["lease", OPERATOR, ...ns]);
-    assert.equal(lease.spec.holderIdentity, container(`${OPERATOR}-`).pod);
+    // One operator leads through the Lease, the other stands by.
+    const holder = await leader();
+    assert.deepEqual(
+      operators().map((o) => o.child.stderr().includes(ACQUIRED)),
+      operators().map((o) => o === holder),
+    );
     // The chart's securityContexts as a runtime applies them: the agent works with exactly the
-    // chart's capabilities, the operator runs as its non-root user.
-    const status = (prefix: string) =>
-      readFileSync(`/proc/${container(prefix).child.pid}/status`, "utf8");
+    // chart's capabilities, the operators run as their non-root user.
+    const status = (r: ContainerRun) => readFileSync(`/proc/${r.child.pid}/status`, "utf8");
     const expected = AGENT_CAPABILITIES.reduce((m, c) => m | (1n << CAP_BITS[c]!), 0n);
-    assert.match(status(`${AGENT}-`), new RegExp(`^CapEff:\\s+0*${expected.toString(16)}$`, "m"));
-    assert.match(status(`${OPERATOR}-`), /^Uid:\s+65532\s+65532\s+65532\s+65532$/m);
+    assert.match(
+      status(container(`${AGENT}-`)),
+      new RegExp(`^CapEff:\\s+0*${expected.toString(16)}$`, "m"),
+    );
+    for (const o of operators()) {
+      assert.match(status(o), /^Uid:\s+65532\s+65532\s+65532\s+65532$/m);
+    }
     assert.equal(agent().child.stderr().includes('msg="instrumenting process"'), false);
   });
 
@@ -245,25 +293,63 @@ describe("helm install charts/beyla: BeylaInstrumentation → operator Pod → a
     assert.equal(await countAfter(pay, 11, 11), 11);
   });
 
-  it("keeps the selection while the Deployment replaces the operator Pod", async () => {
-    const old = container(`${OPERATOR}-`);
+  it("keeps the selection while the standby takes over from the deleted leader", async () => {
+    const old = await leader();
+    const standbys = operators().filter((o) => o !== old);
+    assert.equal(standbys.length, 1, kubelet.report());
+    const standby = standbys[0]!;
+    assert.equal(standby.child.stderr().includes(ACQUIRED), false);
+    const transitions: number = (await lease()).spec.leaseTransitions;
     const pushes = () =>
       agent().child.stderr().split('msg="control: selector set in force"').length;
     const before = pushes();
-    await cp.kubectl(["delete", "pod", old.pod, ...ns, "--timeout=60s"]);
-    assert.equal(old.child.proc.exitCode, 0, `the operator stops cleanly:\n${kubelet.report()}`);
-    assert.equal(await countAfter(pay, 5, 16), 16);
-    const next = await until("a new operator Pod, running and leading", async () => {
-      const r = kubelet.current(NAMESPACE, `${OPERATOR}-`);
-      if (r === undefined || r.pod === old.pod) return undefined;
-      const lease: Json = await cp.getJson(["lease", OPERATOR, ...ns]);
-      return lease.spec.holderIdentity === r.pod ? r : undefined;
+    // As `kubectl drain` does, the Node is cordoned first: the Deployment's replacement Pod
+    // cannot start, so the standby is the only candidate for the Lease. (Uncordoned, the
+    // replacement starts within a second here and may take the Lease before the standby's
+    // next try, every retryPeriod, 2 s: either is a correct takeover.)
+    await cp.kubectl(["cordon", node]);
+    try {
+      await cp.kubectl(["delete", "pod", old.pod, ...ns, "--timeout=60s"]);
+      assert.equal(old.child.proc.exitCode, 0, `the operator stops cleanly:\n${kubelet.report()}`);
+      assert.match(old.child.stderr(), /msg="leader election: released the lease"/);
+      assert.equal(await countAfter(pay, 5, 16), 16);
+      const taken: Json = await until("the standby to take the Lease", async () => {
+        const l: Json = await lease();
+        return l.spec.holderIdentity === standby.pod ? l : undefined;
+      });
+      assert.equal(taken.spec.leaseTransitions, transitions + 1);
+      // The new leader pushes the set the agent holds (version kept on the Lease): no re-apply.
+      await until("the new leader's push", async () => pushes() > before || undefined);
+      assert.equal(released(pay), false);
+      await until("the replacement Pod, unschedulable on the cordoned Node", async () => {
+        const list: Json = await cp.getJson(["pods", ...ns, "-l", OPERATOR_SELECTOR]);
+        const waiting = list.items.filter((p: Json) => p.metadata.name !== standby.pod);
+        const scheduled = waiting[0]?.status.conditions?.find(
+          (c: Json) => c.type === "PodScheduled",
+        );
+        return waiting.length === 1 && waiting[0].spec.nodeName === undefined
+          ? scheduled?.reason === "Unschedulable" || undefined
+          : undefined;
+      });
+      assert.deepEqual(
+        operators().map((o) => o.pod),
+        [standby.pod],
+      );
+    } finally {
+      await cp.kubectl(["uncordon", node]);
+    }
+    const next = await until("the replacement Pod running and ready", async () => {
+      const r = operators().find((o) => o !== standby);
+      return r !== undefined && (await podReady(r)) ? r : undefined;
     });
-    // The new leader pushes the set the agent holds (version kept on the Lease): no re-apply.
-    await until("the new operator's push", async () => pushes() > before || undefined);
-    assert.equal(released(pay), false);
+    assert.notEqual(next.pod, old.pod);
     assert.notEqual(next.child.pid, old.child.pid);
+    assert.notEqual(next.podIP, old.podIP);
+    // It stands by: the Lease stays with the standby that took over.
+    assert.equal((await leader()).pod, standby.pod);
+    assert.equal(next.child.stderr().includes(ACQUIRED), false);
     assert.equal(await countAfter(pay, 5, 21), 21);
+    assert.equal((await lease()).spec.leaseTransitions, transitions + 1);
   });
 
   it("gives the agent of a replaced DaemonSet Pod its selection back", async () => {
@@ -278,8 +364,17 @@ describe("helm install charts/beyla: BeylaInstrumentation → operator Pod → a
       },
       30_000,
     );
-    // Its pull at start reached the operator by its Service name, over the chart's TLS Secret.
-    assert.match(agent().child.stderr(), /msg="selector set pulled from the operator"/);
+    // Its pull at start reached the operator by its Service name (ClusterIP), over the chart's
+    // TLS Secret: the leader, the oldest ready operator Pod, which the mini-kube-proxy always
+    // picks (a balancing kube-proxy would pick the standby, which answers 503, half the time).
+    // The pull logs its outcome just after applying the set, so after "instrumenting": wait for
+    // the outcome, whichever it is.
+    const pull = await until("the outcome of the agent's pull at start", async () => {
+      const outcome =
+        /msg="(selector set pulled from the operator|no selector set pulled at start[^"]*)"/;
+      return outcome.exec(agent().child.stderr())?.[1];
+    });
+    assert.equal(pull, "selector set pulled from the operator");
     assert.equal(await countAfter(pay, 7, 7), 7);
     const bi: Json = await cp.getJson(["bi", "web", ...ns]);
     assert.equal(bi.status.nodesApplied, 1);
@@ -298,7 +393,8 @@ describe("helm install charts/beyla: BeylaInstrumentation → operator Pod → a
       return pods.items.length === 0 || undefined;
     });
     assert.equal(kubelet.current(NAMESPACE, ""), undefined);
-    // Two agents and two operators ran (one each replaced), and all stopped cleanly on SIGTERM.
+    // Two agents and three operators ran (the agent and the leader replaced), and all stopped
+    // cleanly on SIGTERM.
     const runs = kubelet
       .runs()
       .map((r) => [r.pod.startsWith(AGENT) ? AGENT : OPERATOR, r.child.proc.exitCode]);
@@ -307,6 +403,7 @@ describe("helm install charts/beyla: BeylaInstrumentation → operator Pod → a
       [
         [AGENT, 0],
         [AGENT, 0],
+        [OPERATOR, 0],
         [OPERATOR, 0],
         [OPERATOR, 0],
       ],
@@ -318,12 +415,18 @@ describe("helm install charts/beyla: BeylaInstrumentation → operator Pod → a
 
 /**
  * What an administrator provides before `helm install`: the namespace with the control
- * channel's TLS Secret (one certificate for the agents, reached by Pod IP, and the operator,
- * reached by its Service name), and kubeadm's ClusterConfiguration.
+ * channel's TLS Secret (one certificate for the agents, reached by Pod IP: it names every IP
+ * of the Node's Pod range; and for the operator, reached by its Service name), and kubeadm's
+ * ClusterConfiguration.
  */
-async function createPrerequisites(cp: ControlPlane, dir: string): Promise<void> {
+async function createPrerequisites(
+  cp: ControlPlane,
+  dir: string,
+  podIPs: readonly string[],
+): Promise<void> {
   await cp.kubectl(["create", "namespace", NAMESPACE]);
-  const certs = makeCertificates(dir, `IP:${POD_IP},DNS:${OPERATOR}.${NAMESPACE}.svc`);
+  const names = [...podIPs.map((ip) => `IP:${ip}`), `DNS:${OPERATOR}.${NAMESPACE}.svc`];
+  const certs = makeCertificates(dir, names.join(","));
   await cp.kubectl([
     ...["create", "secret", "generic", SECRET, ...ns, "--type=kubernetes.io/tls"],
     `--from-file=tls.crt=${certs.operatorCert}`,

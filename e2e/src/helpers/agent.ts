@@ -60,9 +60,12 @@ export async function startAgent(opts: AgentOptions = {}): Promise<AgentHandle> 
   return agentHandle(child, metricsPort);
 }
 
-/** A handle on an agent process (started here or in a Pod) serving /metrics on `metricsPort`. */
-export function agentHandle(child: Child, metricsPort: number): AgentHandle {
-  const url = `http://127.0.0.1:${metricsPort}`;
+/**
+ * A handle on an agent process (started here or in a Pod) serving /metrics on `metricsPort`
+ * of `host` (a Pod's agent: its Pod IP).
+ */
+export function agentHandle(child: Child, metricsPort: number, host = "127.0.0.1"): AgentHandle {
+  const url = `http://${host}:${metricsPort}`;
   const samples = async () => parsePromText(await (await fetch(`${url}/metrics`)).text());
   return {
     child,

@@ -1,24 +1,29 @@
 /**
  * How the mini-kubelet (mini-kubelet.ts) turns a Pod's one container into a host command: the
- * environment the kubelet computes, volumes bind-mounted at their mountPath in a private mount
- * namespace, an /etc/hosts that answers for the cluster's Service names, the container cgroup,
- * and the securityContext applied with setpriv.
+ * Pod's network namespace (nsenter), the environment the kubelet computes, volumes
+ * bind-mounted at their mountPath in a mount namespace of its own, an /etc/hosts that answers
+ * for the cluster's Service names, the container cgroup, and the securityContext applied with
+ * setpriv.
  */
 import { chownSync, mkdirSync, readFileSync, writeFileSync } from "node:fs";
 import { join } from "node:path";
 import { cgroupMounts, createContainerCgroup, type ContainerCgroup } from "./kube-cgroup.js";
 import { containerId } from "./kube-pods.js";
+import type { Sandbox } from "./mini-kubelet-network.js";
 import {
   fieldValue,
   get,
+  NODE_IP,
   objectData,
   onlyContainer,
-  POD_IP,
   podName,
   type Container,
+  type EndpointSlice,
   type EnvVar,
   type NodeContext,
   type Pod,
+  type ServiceObject,
+  type ServicePort,
 } from "./mini-kubelet-pod.js";
 import {
   materializeVolume,
@@ -51,8 +56,9 @@ const RUNTIME_CAPABILITIES = [
   "AUDIT_WRITE",
 ];
 
-/** The Pod's container, ready to start: `unshare` argv and environment. */
+/** The Pod's container, ready to start: command (nsenter or unshare), argv and environment. */
 export interface PreparedContainer {
+  command: string;
   argv: string[];
   env: Record<string, string>;
   /** 64 hex, also the name of its cgroup (as containerd names them). */
@@ -62,13 +68,16 @@ export interface PreparedContainer {
 
 /**
  * Writes the Pod's volumes, /etc/hosts and HOME under the kubelet's directory and returns the
- * command that runs `entrypoint` + the container's args inside them. Throws (the kubelet would
- * retry) when an object a volume or variable needs is missing.
+ * command that runs `entrypoint` + the container's args inside them, in the Pod's network
+ * namespace (`sandbox`; none: the host's network, for hostNetwork Pods). `pod.status.podIP` is
+ * the sandbox's IP. Throws (the kubelet would retry) when an object a volume or variable needs
+ * is missing.
  */
 export async function prepareContainer(
   node: NodeContext,
   pod: Pod,
   entrypoint: readonly string[],
+  sandbox: Sandbox | undefined,
 ): Promise<PreparedContainer> {
   const c = onlyContainer(pod);
   const dir = join(node.root, "pods", pod.metadata.uid);
@@ -81,8 +90,8 @@ export async function prepareContainer(
     sources.set(v.name, await materializeVolume(node, pod, v, join(dir, "volumes", v.name)));
   }
   const hosts = join(dir, "etc-hosts");
-  writeFileSync(hosts, await hostsFile(node, pod));
-  const env = await containerEnv(node, pod, c, home);
+  writeFileSync(hosts, await hostsFile(node, pod, sandbox !== undefined));
+  const env = await containerEnv(node, pod, c, home, sandbox !== undefined);
   const mounts = planMounts(node, pod, c, sources, hosts);
   const id = containerId();
   const cgroup =
@@ -91,8 +100,12 @@ export async function prepareContainer(
   if (cgroup === undefined) throw new Error("no cgroup hierarchy to put containers in");
   const command = [...(c.command ?? entrypoint), ...(c.args ?? [])].map((a) => expand(a, env));
   const script = startScript(cgroup, mounts, security, c.workingDir, command);
+  // Slave, as runc's rslave: the host's unmounts reach the container, so a deleted Pod's
+  // network namespace (a mount under /run/netns) is not kept alive by the other containers.
+  const unshare = ["unshare", "--mount", "--propagation", "slave", "/bin/sh", "-c", script];
   return {
-    argv: ["--mount", "--propagation", "private", "/bin/sh", "-c", script],
+    command: sandbox ? "nsenter" : unshare[0]!,
+    argv: sandbox ? [`--net=${sandbox.netns}`, ...unshare] : unshare.slice(1),
     env,
     containerId: id,
     cgroup,
@@ -176,12 +189,13 @@ async function containerEnv(
   pod: Pod,
   c: Container,
   home: string,
+  podNetwork: boolean,
 ): Promise<Record<string, string>> {
   const env: Record<string, string> = {
     PATH: IMAGE_PATH,
     HOSTNAME: pod.metadata.name,
     HOME: home,
-    ...(await serviceEnv(node, pod)),
+    ...(await serviceEnv(node, pod, podNetwork)),
   };
   for (const from of c.envFrom ?? []) {
     const ref = from.configMapRef ?? from.secretRef;
@@ -211,46 +225,53 @@ async function valueFrom(node: NodeContext, pod: Pod, e: EnvVar): Promise<string
 
 /**
  * The service links every Pod gets (enableServiceLinks, on by default): the `kubernetes`
- * Service, always, and each Service of the Pod's namespace that has a cluster IP. Their host is
- * 127.0.0.1, where kube-proxy would lead: the API server, and every Pod, listen there.
+ * Service, always, and each Service of the Pod's namespace that has a cluster IP, at its
+ * ClusterIP and Service port, where kube-proxy (mini-kube-proxy.ts) answers. A Pod on the
+ * host's network gets 127.0.0.1 and the API server's port instead: the ClusterIPs are routed
+ * from the Pods' namespaces only, and there the API server and hostNetwork Pods listen.
  */
-async function serviceEnv(node: NodeContext, pod: Pod): Promise<Record<string, string>> {
-  const links: { name: string; ports: ServicePort[] }[] = [
-    { name: "kubernetes", ports: [{ name: "https", port: Number(node.apiPort) }] },
-  ];
+async function serviceEnv(
+  node: NodeContext,
+  pod: Pod,
+  podNetwork: boolean,
+): Promise<Record<string, string>> {
+  const links: { name: string; host: string; ports: ServicePort[] }[] = [];
+  if (podNetwork) {
+    const api = (await get(node, "/api/v1/namespaces/default/services/kubernetes")) as
+      ServiceObject | undefined;
+    if (!api?.spec.clusterIP) throw new Error("no ClusterIP for the kubernetes Service (yet)");
+    links.push({ name: "kubernetes", host: api.spec.clusterIP, ports: api.spec.ports ?? [] });
+  } else {
+    const ports = [{ name: "https", port: Number(node.apiPort) }];
+    links.push({ name: "kubernetes", host: NODE_IP, ports });
+  }
   if (pod.spec.enableServiceLinks !== false) {
     const list = await get(node, `/api/v1/namespaces/${pod.metadata.namespace}/services`);
     for (const s of (list?.["items"] ?? []) as ServiceObject[]) {
       if (s.spec.clusterIP && s.spec.clusterIP !== "None") {
-        links.push({ name: s.metadata.name, ports: s.spec.ports ?? [] });
+        const host = podNetwork ? s.spec.clusterIP : NODE_IP;
+        links.push({ name: s.metadata.name, host, ports: s.spec.ports ?? [] });
       }
     }
   }
   const env: Record<string, string> = {};
-  for (const { name, ports } of links) Object.assign(env, serviceLink(name, ports));
+  for (const { name, host, ports } of links) Object.assign(env, serviceLink(name, host, ports));
   return env;
 }
 
-interface ServiceObject {
-  metadata: { name: string; namespace: string };
-  spec: { clusterIP?: string; ports?: ServicePort[] };
-}
-
-interface ServicePort {
-  name?: string;
-  port: number;
-  protocol?: string;
-}
-
 /** One Service's variables, as the kubelet names them (`<NAME>_SERVICE_HOST`, `<NAME>_PORT`, ...). */
-function serviceLink(service: string, ports: readonly ServicePort[]): Record<string, string> {
+function serviceLink(
+  service: string,
+  host: string,
+  ports: readonly ServicePort[],
+): Record<string, string> {
   const name = (s: string) => s.toUpperCase().replaceAll("-", "_");
   const prefix = name(service);
-  const url = (p: ServicePort) => `${(p.protocol ?? "TCP").toLowerCase()}://${POD_IP}:${p.port}`;
+  const url = (p: ServicePort) => `${(p.protocol ?? "TCP").toLowerCase()}://${host}:${p.port}`;
   const [first] = ports;
   if (first === undefined) return {};
   const env: Record<string, string> = {
-    [`${prefix}_SERVICE_HOST`]: POD_IP,
+    [`${prefix}_SERVICE_HOST`]: host,
     [`${prefix}_SERVICE_PORT`]: String(first.port),
     [`${prefix}_PORT`]: url(first),
   };
@@ -260,27 +281,56 @@ function serviceLink(service: string, ports: readonly ServicePort[]): Record<str
     env[key] = url(p);
     env[`${key}_PROTO`] = (p.protocol ?? "TCP").toLowerCase();
     env[`${key}_PORT`] = String(p.port);
-    env[`${key}_ADDR`] = POD_IP;
+    env[`${key}_ADDR`] = host;
   }
   return env;
 }
 
 /**
- * Cluster DNS as the Pod would see it: the host's /etc/hosts, the Pod's own name, and every
- * Service of the cluster by its DNS names (`<svc>.<ns>.svc.cluster.local`, the shorter forms
- * a search path allows, the bare name in the Pod's namespace), all at 127.0.0.1. The chart's
- * Services use the container port as Service port, so the name and port reach the process as
- * kube-proxy would. Written at Pod start: Services made later are not resolved.
+ * Cluster DNS as the Pod would see it: the host's /etc/hosts, the Pod's own name at its IP,
+ * and every Service of the cluster by its DNS names (`<svc>.<ns>.svc.cluster.local`, the
+ * shorter forms a search path allows, the bare name in the Pod's namespace): a Service with a
+ * ClusterIP at that ClusterIP, which kube-proxy (mini-kube-proxy.ts) leads to a ready Pod; a
+ * headless Service at the IPs of its ready endpoints. On the host's network every name is
+ * 127.0.0.1, where the API server and hostNetwork Pods listen. Written at Pod start: Services
+ * made later are not resolved, nor the endpoints a headless Service gets later.
  */
-async function hostsFile(node: NodeContext, pod: Pod): Promise<string> {
+async function hostsFile(node: NodeContext, pod: Pod, podNetwork: boolean): Promise<string> {
   const list = await get(node, "/api/v1/services");
+  const slices = podNetwork ? await get(node, "/apis/discovery.k8s.io/v1/endpointslices") : {};
   const lines = [readFileSync("/etc/hosts", "utf8").trimEnd(), "# mini-kubelet: Pod, Services"];
-  lines.push(`${POD_IP} ${pod.metadata.name}`);
+  lines.push(`${pod.status?.podIP ?? NODE_IP} ${pod.metadata.name}`);
   for (const s of (list?.["items"] ?? []) as ServiceObject[]) {
     const { name, namespace } = s.metadata;
     const names = [`${name}.${namespace}.svc.${CLUSTER_DOMAIN}`, `${name}.${namespace}.svc`];
     names.push(`${name}.${namespace}`, ...(namespace === pod.metadata.namespace ? [name] : []));
-    lines.push(`${POD_IP} ${names.join(" ")}`);
+    for (const address of serviceAddresses(
+      s,
+      podNetwork,
+      (slices?.["items"] ?? []) as EndpointSlice[],
+    )) {
+      lines.push(`${address} ${names.join(" ")}`);
+    }
   }
   return lines.join("\n") + "\n";
+}
+
+/** What cluster DNS answers for a Service's name. */
+function serviceAddresses(
+  s: ServiceObject,
+  podNetwork: boolean,
+  slices: readonly EndpointSlice[],
+): string[] {
+  if (!podNetwork) return [NODE_IP];
+  if (s.spec.clusterIP && s.spec.clusterIP !== "None") return [s.spec.clusterIP];
+  const own = slices.filter(
+    (sl) =>
+      sl.metadata.namespace === s.metadata.namespace &&
+      sl.metadata.labels?.["kubernetes.io/service-name"] === s.metadata.name &&
+      sl.addressType === "IPv4",
+  );
+  const ready = own
+    .flatMap((sl) => sl.endpoints ?? [])
+    .filter((e) => e.conditions?.ready !== false);
+  return [...new Set(ready.map((e) => e.addresses[0]).filter((a) => a !== undefined))];
 }

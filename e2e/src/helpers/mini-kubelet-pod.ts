@@ -5,10 +5,10 @@
 import type { ApiAnswer } from "./helm.js";
 
 /**
- * The address of every Pod and Service here: there is no CNI and no kube-proxy, so all Pods
- * share the host's network (which is why each component gets its own port in the values).
+ * The Node's address (its InternalIP, as e2e/k8s/start.sh registers it): every Pod's hostIP,
+ * and the Pod IP of the Pods on the host's network (hostNetwork, and the tests' own workloads).
  */
-export const POD_IP = "127.0.0.1";
+export const NODE_IP = "127.0.0.1";
 
 export interface Pod {
   metadata: {
@@ -17,10 +17,12 @@ export interface Pod {
     uid: string;
     labels?: Record<string, string>;
     annotations?: Record<string, string>;
+    creationTimestamp?: string;
     deletionTimestamp?: string;
   };
   spec: {
     nodeName?: string;
+    hostNetwork?: boolean;
     serviceAccountName?: string;
     enableServiceLinks?: boolean;
     securityContext?: SecurityContext & { fsGroup?: number; supplementalGroups?: number[] };
@@ -28,7 +30,33 @@ export interface Pod {
     containers: Container[];
     volumes?: Volume[];
   };
-  status?: { phase?: string };
+  /** podIP: the kubelet sets it on its copy of the Pod once the sandbox has one. */
+  status?: { phase?: string; podIP?: string };
+}
+
+export interface ServiceObject {
+  metadata: { name: string; namespace: string };
+  spec: { clusterIP?: string; ports?: ServicePort[] };
+}
+
+export interface ServicePort {
+  name?: string;
+  port: number;
+  protocol?: string;
+}
+
+/** discovery.k8s.io/v1 EndpointSlice, the parts kube-proxy and cluster DNS read. */
+export interface EndpointSlice {
+  metadata: { namespace: string; labels?: Record<string, string> };
+  addressType: string;
+  ports?: { name?: string; port?: number; protocol?: string }[] | null;
+  endpoints?:
+    | {
+        addresses: string[];
+        conditions?: { ready?: boolean };
+        targetRef?: { kind?: string; name?: string; namespace?: string };
+      }[]
+    | null;
 }
 
 export interface SecurityContext {
@@ -120,7 +148,10 @@ export type Api = (method: string, path: string, body?: unknown) => Promise<ApiA
 /** What the kubelet of one node knows. */
 export interface NodeContext {
   api: Api;
-  /** The API server's port on 127.0.0.1: the in-cluster KUBERNETES_SERVICE_PORT. */
+  /**
+   * The API server's port on 127.0.0.1: KUBERNETES_SERVICE_PORT of the Pods on the host's
+   * network (the others get the `kubernetes` Service's ClusterIP and port).
+   */
   apiPort: string;
   /** The kubelet's directory, like /var/lib/kubelet: pods/<uid>/{volumes,etc-hosts,home}. */
   root: string;
@@ -150,10 +181,10 @@ export function fieldValue(pod: Pod, path: string): string {
     "spec.nodeName": pod.spec.nodeName,
     "spec.serviceAccountName": pod.spec.serviceAccountName,
     // The kubelet knows the Pod's IP from the sandbox before its containers start.
-    "status.podIP": POD_IP,
-    "status.podIPs": POD_IP,
-    "status.hostIP": POD_IP,
-    "status.hostIPs": POD_IP,
+    "status.podIP": pod.status?.podIP,
+    "status.podIPs": pod.status?.podIP,
+    "status.hostIP": NODE_IP,
+    "status.hostIPs": NODE_IP,
   };
   if (!(path in values)) throw new Error(`${podName(pod)}: fieldRef ${path} not emulated`);
   return values[path] ?? "";

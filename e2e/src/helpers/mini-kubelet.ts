@@ -5,30 +5,53 @@
  *
  * What it does, for the Pods bound to its Node whose image it knows (IMAGES; other Pods, such
  * as the tests' workloads, are left to the tests):
- * - runs the container as a host process: the image's entrypoint (the package's CLI) with the
- *   container's command/args; the environment the kubelet computes (env values with $(VAR),
- *   fieldRef, secretKeyRef, configMapKeyRef, envFrom, service links, the in-cluster
- *   KUBERNETES_SERVICE_HOST/PORT), HOME an empty directory, no variable of the test's own;
+ * - gives each Pod a network of its own, as a bridge CNI plugin and kube-proxy would
+ *   (mini-kubelet-network.ts): a network namespace, a veth pair to a host bridge, a Pod IP from
+ *   the bridge's /24 (10.244.<n>.0/24), loopback, a default route via the host; the Pod IP in
+ *   status.podIP/podIPs and the downward API. Pods reach each other and the host by IP, the
+ *   host (probes, tests) reaches Pod IPs. Services answer at their ClusterIPs: a kube-proxy
+ *   stand-in (mini-kube-proxy.ts) in a namespace of its own splices each connection to a
+ *   ready endpoint from the EndpointSlices, the `kubernetes` Service (KUBERNETES_SERVICE_HOST,
+ *   10.96.0.1:443) to the API server on the host's 127.0.0.1. hostNetwork Pods stay on the
+ *   host's network at 127.0.0.1, with every Service name and KUBERNETES_SERVICE_HOST there;
+ * - runs the container as a host process in that namespace (nsenter): the image's entrypoint
+ *   (the package's CLI) with the container's command/args; the environment the kubelet
+ *   computes (env values with $(VAR), fieldRef, secretKeyRef, configMapKeyRef, envFrom, service
+ *   links at the ClusterIPs, the in-cluster KUBERNETES_SERVICE_HOST/PORT), HOME an empty
+ *   directory, no variable of the test's own;
  * - volumes written under its directory (ConfigMap, Secret, emptyDir, downwardAPI, projected
  *   with ServiceAccount tokens from the TokenRequest API bound to the Pod, among them the
  *   kube-api-access volume that admission adds for automountServiceAccountToken) and
- *   bind-mounted at their mountPath, read-only when the mount says so, in a private mount
- *   namespace (`unshare`), as the runtime bind-mounts them; mount points missing on the host
- *   (/etc/beyla) are made, and removed at stop; hostPath volumes at their own path are the
- *   host's; a bind-mounted /etc/hosts resolves the cluster's Service names (cluster DNS);
+ *   bind-mounted at their mountPath, read-only when the mount says so, in a mount namespace of
+ *   its own (`unshare`, slave propagation as runc's rslave), as the runtime bind-mounts them;
+ *   mount points missing on the host (/etc/beyla) are made, and removed at stop; hostPath
+ *   volumes at their own path are the host's; a bind-mounted /etc/hosts is the cluster DNS:
+ *   Service names to their ClusterIPs (headless ones to their ready endpoints);
  * - the securityContext with setpriv: user, group, fsGroup, capability bounding set,
  *   no_new_privs, read-only root filesystem; the process joins a containerd-style cgroup;
- * - the startup and readiness probes (httpGet, HTTP or HTTPS without verification), then the
- *   Pod's status through the status subresource (Running, podIP 127.0.0.1, conditions,
- *   containerStatuses with a containerID), so controllers and the operator see it Ready;
- * - restarts a container that exits (restartPolicy Always, with backoff), and counts it;
- * - on deletion: SIGTERM (SIGKILL after 5 s, not the Pod's full grace period), then deletes the
- *   Pod with grace period 0, the kubelet's last word, so its controller replaces it.
+ * - the startup and readiness probes (httpGet on the Pod IP, HTTP or HTTPS without
+ *   verification), then the Pod's status through the status subresource (Running, podIP,
+ *   conditions, containerStatuses with a containerID), so controllers and the operator see it
+ *   Ready;
+ * - restarts a container that exits (restartPolicy Always, with backoff), and counts it; the
+ *   Pod keeps its sandbox (namespace and IP) across restarts;
+ * - on deletion: SIGTERM (SIGKILL after 5 s, not the Pod's full grace period), deletes the
+ *   sandbox, then deletes the Pod with grace period 0, the kubelet's last word, so its
+ *   controller replaces it;
+ * - at stop, and when it fails to start, removes the namespaces, veths, bridge and proxy; a
+ *   run that was killed leaves them, and the next run that claims the same network number
+ *   deletes them first. No iptables rules, sysctls or host routes are made.
  *
- * Not emulated: image pulls (IMAGES maps a repository to a command), network and PID
- * namespaces (every Pod is 127.0.0.1 and sees the host's processes, so the values give each
- * component its own ports), resource limits, seccomp/AppArmor, liveness probes, token rotation,
- * more than one container per Pod. It uses the admin token, not a node identity.
+ * Not emulated: image pulls (IMAGES maps a repository to a command); PID, IPC and UTS
+ * namespaces (every container sees the host's processes and hostname); a root filesystem
+ * of its own (the container sees the host's files besides its mounts); load balancing (the
+ * proxy sends every connection to the oldest ready endpoint, kube-proxy picks at random),
+ * UDP Services, NodePorts, session affinity, traffic policies, NAT (the endpoint sees the
+ * proxy's address, as with kube-proxy's userspace mode); the Service CIDR from the host's
+ * network (hostNetwork Pods reach Services only at 127.0.0.1); traffic leaving the machine
+ * from a Pod; IPv6; network policies; DNS (names are resolved from the hosts file written
+ * at Pod start); resource limits, seccomp/AppArmor, liveness probes, token rotation, more than
+ * one container per Pod. It uses the admin token, not a node identity.
  */
 import { mkdtempSync, rmdirSync, rmSync } from "node:fs";
 import { get as httpGet, type IncomingMessage } from "node:http";
@@ -37,14 +60,18 @@ import { join } from "node:path";
 import { AGENT_CLI } from "./agent.js";
 import type { ControlPlane } from "./helm.js";
 import { prepareContainer, type PreparedContainer } from "./mini-kubelet-container.js";
+import { PodNetwork, proxyRules, type Sandbox } from "./mini-kubelet-network.js";
 import {
+  get,
+  NODE_IP,
   onlyContainer,
-  POD_IP,
   podName,
   type Container,
+  type EndpointSlice,
   type NodeContext,
   type Pod,
   type Probe,
+  type ServiceObject,
 } from "./mini-kubelet-pod.js";
 import { OPERATOR_CLI } from "./operator-cluster.js";
 import { start, type Child } from "./processes.js";
@@ -56,6 +83,8 @@ export const IMAGES: Readonly<Record<string, readonly string[]>> = {
 };
 
 const SYNC_PERIOD_MS = 200;
+/** How often kube-proxy's rules are brought up to date (kube-proxy's default minSyncPeriod). */
+const PROXY_SYNC_PERIOD_MS = 1000;
 /** Probes until the first success: faster than periodSeconds, only the outcome matters here. */
 const FIRST_PROBE_PERIOD_MS = 250;
 
@@ -64,12 +93,16 @@ export interface ContainerRun {
   namespace: string;
   pod: string;
   uid: string;
+  /** The Pod's IP: its sandbox's, or the Node's on the host's network. */
+  podIP: string;
   child: Child;
   containerId: string;
 }
 
 interface RunningPod {
   pod: Pod;
+  /** Undefined on the host's network. */
+  sandbox: Sandbox | undefined;
   prepared: PreparedContainer;
   run: ContainerRun;
   startedAt: string;
@@ -91,26 +124,57 @@ export class MiniKubelet {
   private lastEvent = "";
   private timer: NodeJS.Timeout | undefined;
   private syncing: Promise<void> = Promise.resolve();
+  private lastProxySync = 0;
   private stopped = false;
 
   private constructor(
     private readonly node: NodeContext,
     readonly nodeName: string,
+    /** The Pods' network (bridge, sandboxes, kube-proxy). */
+    readonly network: PodNetwork,
   ) {}
 
-  /** Starts syncing the Pods bound to `nodeName` (a Node object of `cp`). */
-  static start(cp: ControlPlane, nodeName: string): MiniKubelet {
+  /**
+   * Builds the Pod network and starts syncing the Pods bound to `nodeName` (a Node object of
+   * `cp`). On failure, removes what it made.
+   */
+  static async start(cp: ControlPlane, nodeName: string): Promise<MiniKubelet> {
     const token = cp.env["K8S_TOKEN"]!;
+    const api = new URL(cp.env["K8S_API_URL"]!);
     const node: NodeContext = {
       api: (method, path, body) => deadline(cp.api(method, path, token, body), `${method} ${path}`),
-      apiPort: new URL(cp.env["K8S_API_URL"]!).port,
+      apiPort: api.port,
       // Not under /tmp: containers get an emptyDir there, over the host's.
       root: mkdtempSync("/var/lib/beyla-mini-kubelet-"),
       madeDirs: [],
     };
-    const kubelet = new MiniKubelet(node, nodeName);
-    kubelet.schedule();
-    return kubelet;
+    // Until the kubelet exists, the network's lines wait here.
+    const events: string[] = [];
+    let log = (line: string): void => {
+      events.push(`${new Date().toISOString()} ${line}`);
+    };
+    try {
+      const cidrs = await get(node, "/apis/networking.k8s.io/v1/servicecidrs/kubernetes");
+      const serviceCidr = ((cidrs?.["spec"] as { cidrs?: string[] } | undefined)?.cidrs ?? []).find(
+        (c) => !c.includes(":"),
+      );
+      if (serviceCidr === undefined)
+        throw new Error("no IPv4 Service CIDR (ServiceCIDR kubernetes)");
+      const network = await PodNetwork.create({
+        serviceCidr,
+        apiServer: { host: api.hostname, port: Number(api.port) },
+        dir: node.root,
+        log: (line) => log(line),
+      });
+      const kubelet = new MiniKubelet(node, nodeName, network);
+      kubelet.events.push(...events);
+      log = (line) => kubelet.event(line);
+      kubelet.schedule();
+      return kubelet;
+    } catch (e) {
+      rmSync(node.root, { recursive: true, force: true });
+      throw new Error(`mini-kubelet: ${(e as Error).message}\n${events.join("\n")}`, { cause: e });
+    }
   }
 
   /** Every container run so far, oldest first. */
@@ -120,9 +184,14 @@ export class MiniKubelet {
 
   /** The run now in force for the Pod of `namespace` whose name starts with `prefix`. */
   current(namespace: string, prefix: string): ContainerRun | undefined {
+    return this.running(namespace, prefix)[0];
+  }
+
+  /** The runs now in force for the Pods of `namespace` whose name starts with `prefix`. */
+  running(namespace: string, prefix: string): ContainerRun[] {
     return [...this.pods.values()]
       .map((p) => p.run)
-      .find((r) => r.namespace === namespace && r.pod.startsWith(prefix));
+      .filter((r) => r.namespace === namespace && r.pod.startsWith(prefix));
   }
 
   /** How many times a container that exited on its own was started again, in all. */
@@ -141,12 +210,16 @@ export class MiniKubelet {
     return [...runs, "--- mini-kubelet:", ...this.events.slice(-40)].join("\n");
   }
 
-  /** Stops every container, then removes its directory and the mount points it made. */
+  /**
+   * Stops every container, then removes the Pod network (sandboxes, kube-proxy, bridge), its
+   * directory and the mount points it made.
+   */
   async stop(): Promise<void> {
     this.stopped = true;
     clearTimeout(this.timer);
     await this.syncing;
     await Promise.all([...this.pods.values()].map((p) => this.kill(p)));
+    await this.network.stop();
     for (const dir of this.node.madeDirs.reverse()) rmdirSync(dir);
     rmSync(this.node.root, { recursive: true, force: true });
   }
@@ -171,14 +244,16 @@ export class MiniKubelet {
   }
 
   /**
-   * One pass over the node's Pods. Terminating and vanished Pods are stopped before new ones
-   * start: all Pods share 127.0.0.1, and a replacement needs its predecessor's ports.
+   * One pass over the node's Pods, then, every PROXY_SYNC_PERIOD_MS, over the Services.
+   * Terminating and vanished Pods are stopped before new ones start: Pods on the host's
+   * network share its ports, and a replacement needs its predecessor's.
    */
   private async sync(): Promise<void> {
     const selector = encodeURIComponent(`spec.nodeName=${this.nodeName}`);
     const answer = await this.node.api("GET", `/api/v1/pods?fieldSelector=${selector}`);
     if (answer.status !== 200) throw new Error(`list pods: ${answer.status}`);
-    const pods = (answer.body.items as Pod[]).filter((p) => entrypoint(p) !== undefined);
+    const all = answer.body.items as Pod[];
+    const pods = all.filter((p) => entrypoint(p) !== undefined);
     const live = new Set(pods.map((p) => p.metadata.uid));
     for (const p of pods.filter((p) => p.metadata.deletionTimestamp !== undefined)) {
       await this.terminate(p);
@@ -186,20 +261,53 @@ export class MiniKubelet {
     for (const p of [...this.pods.values()].filter((p) => !live.has(p.pod.metadata.uid))) {
       await this.kill(p);
     }
+    // Sandboxes of Pods that vanished before their container ever ran.
+    for (const uid of this.network.uids().filter((u) => !live.has(u) && !this.pods.has(u))) {
+      await this.network.release(uid);
+    }
     for (const p of pods) {
       const done = ["Succeeded", "Failed"].includes(p.status?.phase ?? "");
       if (p.metadata.deletionTimestamp || done || this.pods.has(p.metadata.uid)) continue;
       await this.run(p).catch((e: unknown) => this.error(podName(p), e));
     }
+    if (Date.now() - this.lastProxySync >= PROXY_SYNC_PERIOD_MS) {
+      this.lastProxySync = Date.now();
+      await this.syncProxy(all).catch((e: unknown) => this.error("kube-proxy", e));
+    }
+  }
+
+  /** kube-proxy's part: the Services' ClusterIPs to their ready endpoints. */
+  private async syncProxy(pods: readonly Pod[]): Promise<void> {
+    const services = await get(this.node, "/api/v1/services");
+    const slices = await get(this.node, "/apis/discovery.k8s.io/v1/endpointslices");
+    const created = new Map(
+      pods.map((p) => [`${p.metadata.namespace}/${p.metadata.name}`, p.metadata.creationTimestamp]),
+    );
+    const rules = proxyRules(
+      (services?.["items"] ?? []) as ServiceObject[],
+      (slices?.["items"] ?? []) as EndpointSlice[],
+      (namespace, pod) => created.get(`${namespace}/${pod}`),
+      this.network.apiServerEndpoint,
+    );
+    await this.network.setRules(rules);
   }
 
   private async run(pod: Pod): Promise<void> {
     this.event(`prepare ${podName(pod)}`);
-    const prepared = await prepareContainer(this.node, pod, entrypoint(pod)!);
+    let sandbox: Sandbox | undefined;
+    if (pod.spec.hostNetwork !== true) {
+      sandbox = await this.network.sandbox(pod.metadata.uid);
+      this.event(`sandbox ${podName(pod)}: ${sandbox.ip} in ${sandbox.name}`);
+    }
+    // The kubelet's copy of the Pod knows its IP before the container starts (downward API).
+    const ip = sandbox?.ip ?? NODE_IP;
+    const withIP: Pod = { ...pod, status: { ...pod.status, podIP: ip } };
+    const prepared = await prepareContainer(this.node, withIP, entrypoint(pod)!, sandbox);
     const p: RunningPod = {
-      pod,
+      pod: withIP,
+      sandbox,
       prepared,
-      run: this.spawn(pod, prepared),
+      run: this.spawn(withIP, prepared),
       startedAt: now(),
       started: false,
       ready: false,
@@ -215,12 +323,13 @@ export class MiniKubelet {
   }
 
   private spawn(pod: Pod, prepared: PreparedContainer): ContainerRun {
-    const child = start("unshare", prepared.argv, { env: prepared.env, cwd: "/" });
+    const child = start(prepared.command, prepared.argv, { env: prepared.env, cwd: "/" });
     this.event(`started ${podName(pod)}: pid ${child.pid}`);
     const run = {
       namespace: pod.metadata.namespace,
       pod: pod.metadata.name,
       uid: pod.metadata.uid,
+      podIP: pod.status?.podIP ?? NODE_IP,
       child,
       containerId: prepared.containerId,
     };
@@ -252,6 +361,7 @@ export class MiniKubelet {
     this.event(`terminate ${podName(pod)}`);
     const p = this.pods.get(pod.metadata.uid);
     if (p) await this.kill(p);
+    else await this.network.release(pod.metadata.uid);
     const path = `/api/v1/namespaces/${pod.metadata.namespace}/pods/${pod.metadata.name}`;
     const answer = await this.node.api("DELETE", path, {
       apiVersion: "v1",
@@ -267,6 +377,9 @@ export class MiniKubelet {
     clearTimeout(p.timer);
     await p.run.child.stop();
     p.prepared.cgroup.remove();
+    await this.network
+      .release(p.pod.metadata.uid)
+      .catch((e: unknown) => this.error(`sandbox of ${podName(p.pod)}`, e));
     this.pods.delete(p.pod.metadata.uid);
     rmSync(join(this.node.root, "pods", p.pod.metadata.uid), { recursive: true, force: true });
   }
@@ -284,7 +397,7 @@ export class MiniKubelet {
   private async probe(p: RunningPod): Promise<void> {
     if (p.stopping || p.run.child.proc.exitCode !== null) return;
     const c = onlyContainer(p.pod);
-    const ok = await probeOnce(p.started ? c.readinessProbe : c.startupProbe, c);
+    const ok = await probeOnce(p.started ? c.readinessProbe : c.startupProbe, c, p.run.podIP);
     if (p.stopping) return;
     const wasReady = p.ready;
     if (!p.started) {
@@ -320,10 +433,10 @@ export class MiniKubelet {
     };
     const status = {
       phase: "Running",
-      hostIP: POD_IP,
-      hostIPs: [{ ip: POD_IP }],
-      podIP: POD_IP,
-      podIPs: [{ ip: POD_IP }],
+      hostIP: NODE_IP,
+      hostIPs: [{ ip: NODE_IP }],
+      podIP: p.run.podIP,
+      podIPs: [{ ip: p.run.podIP }],
       startTime: p.startedAt,
       conditions: [
         condition("PodReadyToStartContainers", true),
@@ -374,7 +487,7 @@ function deadline<T>(promise: Promise<T>, what: string): Promise<T> {
 const now = () => new Date().toISOString().replace(/\.\d+Z$/, "Z");
 
 /** One httpGet probe on the Pod IP; no probe counts as success, as for the kubelet. */
-async function probeOnce(probe: Probe | undefined, c: Container): Promise<boolean> {
+async function probeOnce(probe: Probe | undefined, c: Container, podIP: string): Promise<boolean> {
   const check = probe?.httpGet;
   if (probe === undefined) return true;
   if (check === undefined) throw new Error(`${c.name}: only httpGet probes are emulated`);
@@ -384,7 +497,7 @@ async function probeOnce(probe: Probe | undefined, c: Container): Promise<boolea
       : c.ports?.find((p) => p.name === check.port)?.containerPort;
   if (port === undefined) return false;
   const https = (check.scheme ?? "HTTP").toUpperCase() === "HTTPS";
-  const url = `${https ? "https" : "http"}://${POD_IP}:${port}${check.path ?? "/"}`;
+  const url = `${https ? "https" : "http"}://${podIP}:${port}${check.path ?? "/"}`;
   const timeout = (probe.timeoutSeconds ?? 1) * 1000;
   return new Promise((resolve) => {
     const done = (res: IncomingMessage) => {

@@ -194,6 +194,29 @@ describe("PrometheusMetrics", () => {
     );
   });
 
+  it("starts an expired series over while its service lives on", async () => {
+    let now = 1_000;
+    const m = new PrometheusMetrics({ hostName: "node1", ttlMs: 100, now: () => now });
+    m.serviceStarted(testService());
+    m.record(testSpan({ route: "/a" }));
+    m.record(testSpan({ route: "/a" }));
+    assert.equal(
+      line(await text(m), "http_server_request_duration_seconds_count{")?.split(" ")[1],
+      "2",
+    );
+    now = 1_200;
+    assert.equal(m.sweep(), 1);
+    m.record(testSpan({ route: "/a" }));
+    const counts = (await text(m))
+      .split("\n")
+      .filter((l) => l.startsWith("http_server_request_duration_seconds_count{"));
+    assert.deepEqual(
+      counts.map((l) => l.split(" ")[1]),
+      ["1"],
+    );
+    assert.equal(m.seriesCount, 1);
+  });
+
   it("keeps target_info of a started process past the TTL, until it stops", async () => {
     let now = 0;
     const m = new PrometheusMetrics({ hostName: "node1", ttlMs: 100, now: () => now });

@@ -32,7 +32,7 @@ import {
 } from "./metric-names.js";
 import { HistogramFamilyStore, type HistogramSeries } from "./compact-histogram.js";
 import { formatLabels } from "./prom-text.js";
-import { SeriesTable, sweepIntervalMs } from "./series-table.js";
+import { type SeriesEntry, SeriesTable, sweepIntervalMs } from "./series-table.js";
 import { type ServiceSlot, ServiceSlots } from "./service-slots.js";
 import { durationSeconds, normalizeMethod } from "./span-fields.js";
 import { TARGET_INFO_LABELS, targetInfoLabels } from "./service-resource.js";
@@ -63,6 +63,11 @@ interface ServiceLabels {
   readonly key: string;
   readonly targetInfo: Readonly<Record<string, string>>;
   readonly targetInfoKey: string;
+  /**
+   * This service's series by the rest of their key, so that a request finds its series
+   * without building and hashing the long key (the service's labels) every time.
+   */
+  readonly recent: Map<string, SeriesEntry<Series>>;
 }
 
 type KindFamilies = readonly [HistogramFamilyStore, HistogramFamilyStore, HistogramFamilyStore];
@@ -82,6 +87,9 @@ class Series {
   constructor(
     private readonly families: KindFamilies,
     private readonly labels: Buffer,
+    /** The `recent` map that last cached it, and its key there (deleted when it expires). */
+    public recentIn: Map<string, SeriesEntry<Series>>,
+    public recentKey: string,
   ) {}
 
   observe(index: HistogramIndex, value: number): void {
@@ -152,15 +160,20 @@ export class PrometheusMetrics {
     this.#ensureTargetInfo(slot);
     const method = normalizeMethod(span.method);
     const route = span.route ?? "";
-    const key =
-      `${slot.state.key}\u0000${span.kind}\u0000${method}\u0000${span.statusCode}` +
+    const shortKey =
+      `${span.kind}\u0000${method}\u0000${span.statusCode}` +
       `\u0000${route}\u0000${span.serverAddress}\u0000${span.serverPort}`;
-    let series = this.#series.touch(key, now);
-    if (series === undefined) {
-      if (this.#series.full) return this.#drop();
-      series = this.#newSeries(span, slot, method, route);
-      this.#series.add(key, now, series);
+    let entry = slot.state.recent.get(shortKey);
+    if (entry === undefined || entry.removed) {
+      entry = this.#seriesEntry(span, slot, method, route, shortKey, now);
+      if (entry === undefined) return this.#drop();
+      slot.state.recent.set(shortKey, entry);
+      entry.value.recentIn = slot.state.recent;
+      entry.value.recentKey = shortKey;
+    } else {
+      entry.lastSeenMs = now;
     }
+    const series = entry.value;
     series.observe(DURATION, durationSeconds(span));
     if (span.requestBodySize >= 0) series.observe(REQUEST_BODY_SIZE, span.requestBodySize);
     if (span.responseBodySize >= 0) series.observe(RESPONSE_BODY_SIZE, span.responseBodySize);
@@ -203,6 +216,9 @@ export class PrometheusMetrics {
     const expired = this.#series.expire(nowMs);
     for (const series of expired) {
       for (const histogram of series.histograms) histogram?.family.remove(histogram);
+      if (series.recentIn.get(series.recentKey)?.value === series) {
+        series.recentIn.delete(series.recentKey);
+      }
     }
     for (const slot of this.#services.removeIdle(nowMs - this.#ttlMs)) {
       this.#releaseTargetInfo(slot);
@@ -240,11 +256,29 @@ export class PrometheusMetrics {
     return family;
   }
 
+  /** The series of a label set, from the table or new; undefined when the table is full. */
+  #seriesEntry(
+    span: RequestSpan,
+    slot: ServiceSlot<ServiceLabels>,
+    method: string,
+    route: string,
+    shortKey: string,
+    now: number,
+  ): SeriesEntry<Series> | undefined {
+    const key = `${slot.state.key}\u0000${shortKey}`;
+    const known = this.#series.touchEntry(key, now);
+    if (known) return known;
+    if (this.#series.full) return undefined;
+    const series = this.#newSeries(span, slot, method, route, shortKey);
+    return this.#series.addEntry(key, now, series);
+  }
+
   #newSeries(
     span: RequestSpan,
     slot: ServiceSlot<ServiceLabels>,
     method: string,
     route: string,
+    shortKey: string,
   ): Series {
     const labels: Record<string, string> = {
       [PROM_LABEL.httpRequestMethod]: method,
@@ -255,7 +289,8 @@ export class PrometheusMetrics {
       [PROM_LABEL.serverPort]: String(span.serverPort),
       ...slot.state.labels,
     };
-    return new Series(this.#byKind[span.kind], Buffer.from(formatLabels(labels)));
+    const labelBytes = Buffer.from(formatLabels(labels));
+    return new Series(this.#byKind[span.kind], labelBytes, slot.state.recent, shortKey);
   }
 
   #serviceLabels(identity: ServiceIdentity): ServiceLabels {
@@ -274,6 +309,7 @@ export class PrometheusMetrics {
       key: JSON.stringify(Object.values(labels)) + JSON.stringify(Object.keys(labels)),
       targetInfo,
       targetInfoKey: formatLabels(targetInfo),
+      recent: new Map(),
     };
   }
 

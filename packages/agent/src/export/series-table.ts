@@ -6,9 +6,12 @@
  * series exist, new ones are refused (the caller counts the drop) until old ones expire.
  */
 
-interface Entry<V> {
+/** One series; callers may keep it to mark it seen without a lookup (see `removed`). */
+export interface SeriesEntry<V> {
   readonly value: V;
   lastSeenMs: number;
+  /** Set once the table no longer holds it (expired or cleared): look it up again. */
+  removed: boolean;
 }
 
 export interface SeriesTableOptions {
@@ -19,7 +22,7 @@ export interface SeriesTableOptions {
 }
 
 export class SeriesTable<V> {
-  readonly #entries = new Map<string, Entry<V>>();
+  readonly #entries = new Map<string, SeriesEntry<V>>();
   readonly #ttlMs: number;
   readonly #maxSeries: number;
 
@@ -42,10 +45,14 @@ export class SeriesTable<V> {
 
   /** The value of `key`, marked as seen at `nowMs`; undefined when the key is new. */
   touch(key: string, nowMs: number): V | undefined {
+    return this.touchEntry(key, nowMs)?.value;
+  }
+
+  /** The entry of `key`, marked as seen at `nowMs`; undefined when the key is new. */
+  touchEntry(key: string, nowMs: number): SeriesEntry<V> | undefined {
     const entry = this.#entries.get(key);
-    if (entry === undefined) return undefined;
-    entry.lastSeenMs = nowMs;
-    return entry.value;
+    if (entry !== undefined) entry.lastSeenMs = nowMs;
+    return entry;
   }
 
   /** Whether maxSeries series exist, so that add() would be refused. */
@@ -55,9 +62,17 @@ export class SeriesTable<V> {
 
   /** Adds a new series seen at `nowMs`; false (nothing added) when the table is full. */
   add(key: string, nowMs: number, value: V): boolean {
-    if (this.full && !this.#entries.has(key)) return false;
-    this.#entries.set(key, { value, lastSeenMs: nowMs });
-    return true;
+    return this.addEntry(key, nowMs, value) !== undefined;
+  }
+
+  /** Adds a new series seen at `nowMs`; undefined (nothing added) when the table is full. */
+  addEntry(key: string, nowMs: number, value: V): SeriesEntry<V> | undefined {
+    const previous = this.#entries.get(key);
+    if (this.full && previous === undefined) return undefined;
+    if (previous) previous.removed = true; // replaced
+    const entry = { value, lastSeenMs: nowMs, removed: false };
+    this.#entries.set(key, entry);
+    return entry;
   }
 
   /** Removes the series last seen more than ttlMs before `nowMs` and returns their values. */
@@ -67,6 +82,7 @@ export class SeriesTable<V> {
     for (const [key, entry] of this.#entries) {
       if (entry.lastSeenMs < cutoff) {
         this.#entries.delete(key);
+        entry.removed = true;
         expired.push(entry.value);
       }
     }
@@ -75,7 +91,10 @@ export class SeriesTable<V> {
 
   /** Removes every series and returns their values. */
   clear(): V[] {
-    const all = [...this.#entries.values()].map((e) => e.value);
+    const all = [...this.#entries.values()].map((e) => {
+      e.removed = true;
+      return e.value;
+    });
     this.#entries.clear();
     return all;
   }

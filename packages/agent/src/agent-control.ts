@@ -1,6 +1,6 @@
 import type { ControlConfig, SelectedCount, ServiceSelector } from "@beyla-ts/shared";
 import type { ControlServer } from "./control/control-server.js";
-import { NoSelectorSetError, pullOnce } from "./control/pull.js";
+import { NoSelectorSetError, PullNotNeededError, pullOnce } from "./control/pull.js";
 import type { ApplyResult, ParsedResource, RejectedResource } from "./control/selector-state.js";
 import type { ProcessWatcher } from "./discovery/process-watcher.js";
 import type { KubeEnvironment } from "./kube/kube-config-source.js";
@@ -35,10 +35,14 @@ export class AgentControl {
   /** Which resource each pushed selector came from. */
   private owners = new Map<ServiceSelector, { namespace: string; name: string }>();
   private resources: { namespace: string; name: string }[] = [];
+  private stopped = false;
 
   constructor(private readonly options: AgentControlOptions) {}
 
-  /** Listens, then pulls the set in force from the operator (failure is logged, not fatal). */
+  /**
+   * Listens, then pulls the set in force from the operator in the background (retried for
+   * about 40 s, until a push arrives; failure is logged, not fatal).
+   */
   async start(): Promise<number> {
     const { config, kubeEnv, log } = this.options;
     // Loaded on demand: fastify is heavy, and so is @kubernetes/client-node when
@@ -65,7 +69,7 @@ export class AgentControl {
     });
     const port = await this.server.listen();
     log.info("control endpoint listening", { port });
-    await this.pull();
+    void this.pull(); // never rejects: its failures are logged
     return port;
   }
 
@@ -78,11 +82,15 @@ export class AgentControl {
         tokenFile: config.tokenFile,
         ...(config.caFile ? { caFile: config.caFile } : {}),
         insecureSkipVerify: config.insecureSkipVerify,
+        done: () => this.stopped || this.server?.current !== undefined,
       });
+      if (this.stopped) return;
       await this.server.offer(set);
       log.info("selector set pulled from the operator", { version: set.version });
     } catch (e) {
-      const level = e instanceof NoSelectorSetError ? "info" : "warn";
+      if (e instanceof PullNotNeededError) return;
+      const cause = e instanceof Error ? e.cause : undefined;
+      const level = cause instanceof NoSelectorSetError ? "info" : "warn";
       log[level]("no selector set pulled at start; waiting for a push", { error: e });
     }
   }
@@ -130,6 +138,8 @@ export class AgentControl {
   }
 
   async stop(): Promise<void> {
+    // A pull still retrying gives up at its next attempt (not awaited: it may be sleeping).
+    this.stopped = true;
     await this.server?.close();
   }
 }

@@ -3,6 +3,7 @@ import { execFileSync } from "node:child_process";
 import { createHash } from "node:crypto";
 import { copyFileSync, mkdtempSync, readFileSync, rmSync, writeFileSync } from "node:fs";
 import { createServer, type Server } from "node:http";
+import type { Socket } from "node:net";
 import { tmpdir } from "node:os";
 import { join } from "node:path";
 import { connect as tlsConnect } from "node:tls";
@@ -16,7 +17,7 @@ import {
   type SelectorSetResource,
 } from "@beyla-ts/shared";
 import { type ControlLogger, ControlServer } from "./control-server.js";
-import { pullOnce } from "./pull.js";
+import { PullNotNeededError, pullOnce } from "./pull.js";
 
 const OPERATOR = serviceAccountUsername("beyla-system", "beyla-operator");
 const web: SelectorSetResource = {
@@ -178,12 +179,14 @@ describe("pullOnce", () => {
   let url = "";
   let answers: { status: number; body: unknown }[] = [];
   const seenTokens: string[] = [];
+  const seenSockets = new Set<Socket>();
   const dir = mkdtempSync(join(tmpdir(), "beyla-pull-"));
   const tokenFile = join(dir, "token");
   before(async () => {
     writeFileSync(tokenFile, "agent-token\n");
     operator = createServer((req, res) => {
       seenTokens.push(req.headers.authorization ?? "");
+      seenSockets.add(req.socket);
       const next = answers.shift() ?? { status: 500, body: { error: "no more answers" } };
       res.writeHead(next.status, { "content-type": "application/json" });
       res.end(JSON.stringify(next.body));
@@ -205,6 +208,29 @@ describe("pullOnce", () => {
     ];
     assert.deepEqual(await pullOnce({ url, tokenFile, retryDelayMs: 1 }), set);
     assert.deepEqual(seenTokens.slice(-2), ["Bearer agent-token", "Bearer agent-token"]);
+  });
+
+  it("connects anew for every attempt, so a Service can pick another replica", async () => {
+    const set = makeSelectorSet(8, [web]);
+    answers = [
+      { status: 503, body: { error: "not the leader" } },
+      { status: 503, body: { error: "not the leader" } },
+      { status: 200, body: set },
+    ];
+    seenSockets.clear();
+    assert.deepEqual(await pullOnce({ url, tokenFile, retryDelayMs: 1 }), set);
+    assert.equal(seenSockets.size, 3);
+  });
+
+  it("stops retrying once done() says a set arrived", async () => {
+    answers = [{ status: 503, body: { error: "not the leader" } }];
+    const before = seenTokens.length;
+    await assert.rejects(
+      pullOnce({ url, tokenFile, retryDelayMs: 1, done: () => true }),
+      PullNotNeededError,
+    );
+    assert.equal(seenTokens.length - before, 1);
+    answers = [];
   });
 
   it("gives up on a malformed set at once", async () => {

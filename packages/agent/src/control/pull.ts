@@ -17,11 +17,15 @@ export interface PullOptions {
   insecureSkipVerify?: boolean;
   /** Per attempt. Default 5 s. */
   timeoutMs?: number;
-  /** Default 3. */
+  /** Default 8 (about 40 s with the default delays). */
   attempts?: number;
-  /** First delay between attempts, doubled each time. Default 1 s. */
+  /** First delay between attempts, doubled each time up to 8 s. Default 1 s. */
   retryDelayMs?: number;
+  /** Asked before each retry: true stops (e.g. a push arrived meanwhile). */
+  done?: () => boolean;
 }
+
+const MAX_RETRY_DELAY_MS = 8000;
 
 /** The operator has no set to give yet (still syncing, or not the leader): try again later. */
 export class NoSelectorSetError extends Error {
@@ -37,13 +41,14 @@ export class NoSelectorSetError extends Error {
  * its cause kept, when every attempt failed.
  */
 export async function pullOnce(options: PullOptions): Promise<SelectorSet> {
-  const attempts = options.attempts ?? 3;
+  const attempts = options.attempts ?? 8;
   let delay = options.retryDelayMs ?? 1000;
   let last: unknown;
   for (let i = 0; i < attempts; i++) {
     if (i > 0) {
       await new Promise((r) => setTimeout(r, delay));
-      delay *= 2;
+      delay = Math.min(delay * 2, MAX_RETRY_DELAY_MS);
+      if (options.done?.() === true) throw new PullNotNeededError();
     }
     try {
       return await attempt(options);
@@ -65,6 +70,9 @@ async function attempt(options: PullOptions): Promise<SelectorSet> {
     ca,
     insecureSkipVerify: options.insecureSkipVerify,
     timeoutMs: options.timeoutMs ?? 5000,
+    // Behind the operator's Service, a replica that is not the leader answers 503: each
+    // attempt connects anew so that the Service can pick another replica.
+    newConnection: true,
   });
   if (res.status === 200) return readSelectorSet(res.body);
   const why = typeof res.body === "object" && res.body !== null ? res.text : res.text.slice(0, 200);
@@ -72,6 +80,14 @@ async function attempt(options: PullOptions): Promise<SelectorSet> {
     throw new NoSelectorSetError(`operator answered ${res.status}: ${why}`);
   }
   throw new HttpStatusError(res.status, `operator answered ${res.status}: ${why}`);
+}
+
+/** `done()` said the pull is no longer needed. */
+export class PullNotNeededError extends Error {
+  constructor() {
+    super("a selector set arrived meanwhile");
+    this.name = "PullNotNeededError";
+  }
 }
 
 class HttpStatusError extends Error {

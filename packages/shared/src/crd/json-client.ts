@@ -17,6 +17,11 @@ export interface JsonRequest {
   timeoutMs: number;
   /** Answers larger than this are refused. Default 16 MiB. */
   maxBytes?: number;
+  /**
+   * Open a connection of its own instead of reusing a kept-alive one, so that a Service in
+   * front of several replicas picks a backend again (a retry must not reach the same one).
+   */
+  newConnection?: boolean;
 }
 
 export interface JsonResponse {
@@ -60,7 +65,12 @@ export function requestJson(req: JsonRequest): Promise<JsonResponse> {
         resolve({ status: res.statusCode ?? 0, body, text });
       });
     };
-    const options = { method: req.method, headers, timeout: req.timeoutMs };
+    const options = {
+      method: req.method,
+      headers,
+      timeout: req.timeoutMs,
+      ...(req.newConnection === true ? { agent: false as const } : {}),
+    };
     const r =
       url.protocol === "https:"
         ? httpsRequest(

@@ -2,6 +2,7 @@ import assert from "node:assert/strict";
 import { describe, it } from "node:test";
 import { silentLog } from "../logger.js";
 import { FakeKube } from "../testing/fake-kube.js";
+import { RecordingLog } from "../testing/recording-log.js";
 import { LeaderElector, microTime, type Lease } from "./leader-election.js";
 
 const LEASES = "/apis/coordination.k8s.io/v1/namespaces/beyla/leases";
@@ -53,6 +54,31 @@ describe("LeaderElector", () => {
     assert.equal(b.acquiredAnnotations["beyla.io/selector-set-version"], "4");
     assert.equal((kube.get(LEASES, "op") as Lease).spec?.leaseTransitions, 1);
     await b.stop();
+  });
+
+  it("says, without a warning, that a Lease removed before it stopped was not released", async () => {
+    const kube = new FakeKube();
+    const log = new RecordingLog();
+    const a = new LeaderElector({
+      client: kube,
+      namespace: "beyla",
+      name: "op",
+      identity: "a",
+      leaseDurationMs: 3000,
+      renewDeadlineMs: 2000,
+      retryPeriodMs: 10_000,
+      log,
+      now: () => 1_000_000,
+    });
+    assert.equal(await a.acquire(() => undefined), true);
+    kube.remove(LEASES, "op"); // helm uninstall got there first
+    await a.stop();
+    assert.deepEqual(log.messages("warn"), []);
+    assert.ok(
+      log
+        .messages("info")
+        .includes("leader election: the lease or the right to update it is gone; not released"),
+    );
   });
 
   it("waits while another holder renews, and takes over once it stops renewing", async () => {

@@ -129,7 +129,13 @@ export class LeaderElector {
       });
       this.#o.log.info("leader election: released the lease", { identity: this.#o.identity });
     } catch (err) {
-      this.#o.log.warn("leader election: could not release the lease", { error: err });
+      // At `helm uninstall` the RBAC (or the Lease) can go before this Pod stops: nothing to
+      // release then, and the Lease, if left, expires on its own.
+      const gone = err instanceof KubeApiError && (err.status === 403 || err.status === 404);
+      const message = gone
+        ? "leader election: the lease or the right to update it is gone; not released"
+        : "leader election: could not release the lease";
+      this.#o.log[gone ? "info" : "warn"](message, { error: err });
     }
   }
 

@@ -195,7 +195,20 @@ describe("Operator", () => {
     });
     agent.version = 17;
     agent.hash = hash;
-    kube.put(BI("shop"), bi("shop", "web", WEB_SPEC));
+    agent.processes = { web: 1 };
+    // What the previous operator wrote: applied everywhere.
+    const synced = {
+      type: "Synced",
+      status: "True",
+      reason: "Applied",
+      message: "applied by 1 of 1 agents (selector set version 17)",
+      observedGeneration: 1,
+      lastTransitionTime: "2026-11-23T10:00:00Z",
+    };
+    kube.put(BI("shop"), {
+      ...bi("shop", "web", WEB_SPEC),
+      status: { observedGeneration: 1, nodesApplied: 1, nodesTotal: 1, conditions: [synced] },
+    });
     operator = new Operator(config, {
       client: kube,
       review: async () => ({ authenticated: false }),
@@ -206,6 +219,19 @@ describe("Operator", () => {
     assert.equal(pushed.set.version, 17);
     assert.equal(pushed.set.hash, hash);
     assert.equal(agent.received.length, 1);
+    // Before the agent answered the new operator, the status did not go to "0 of 1".
+    await until("status from the answer", () => status("shop", "web")?.processesSelected === 1);
+    const written = kube.calls
+      .filter((c) => c.method === "PATCH")
+      .map((c) => (c.body as { value: InstrumentationStatus }[])[0]!.value);
+    assert.deepEqual(
+      written.map((w) => w.conditions.find((c) => c.type === "Synced")?.message),
+      ["applied by 1 of 1 agents (selector set version 17)"],
+    );
+    assert.equal(
+      written[0]!.conditions.find((c) => c.type === "Synced")?.lastTransitionTime,
+      synced.lastTransitionTime,
+    );
   });
 
   it("re-versions above an agent that holds a newer set", async () => {

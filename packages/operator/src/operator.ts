@@ -427,6 +427,11 @@ export class Operator {
 
   async #writeStatus(key: string, obj: BeylaInstrumentation, state: ResourceState): Promise<void> {
     const previous = this.#written.get(key) ?? obj.status;
+    const agents = this.#pusher?.agents() ?? [];
+    // Just started (or just elected): a ready agent not heard from yet still holds what the
+    // status already says for this generation; "applied by 0 of N" would not be the truth.
+    const unheard = agents.some((a) => a.agent.ready && !a.answer && a.error === undefined);
+    if (unheard && previous?.observedGeneration === state.generation) return;
     const status = computeStatus({
       namespace: obj.metadata?.namespace ?? "",
       name: obj.metadata?.name ?? "",
@@ -435,7 +440,7 @@ export class Operator {
       appliedGeneration: state.applied?.generation,
       lastValid: state.lastValid,
       since: state.applied === undefined ? undefined : this.#sets.since(key),
-      agents: this.#pusher?.agents() ?? [],
+      agents,
       agentSelector: `${this.#c.agentSelector} in namespace ${this.#c.agentNamespace}`,
       previous,
       now: this.#d.now?.() ?? new Date(),

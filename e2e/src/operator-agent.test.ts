@@ -23,6 +23,7 @@ import {
   AUDIENCE,
   CRD_FILE,
   createIdentities,
+  headersSecretsRbac,
   makeCertificates,
   OPERATOR_NS,
   registerAgentPod,
@@ -239,18 +240,8 @@ spec:
   it("applies a resource's attributes, metrics and export to the processes it selects", async () => {
     const [shop] = workloads as [Workload, Workload];
     // headersFrom: the Secret, and get on it by name for the operator (as the chart grants it).
+    await cp.apply(headersSecretsRbac("shop", ["otlp-auth"]));
     await cp.apply(`
-apiVersion: rbac.authorization.k8s.io/v1
-kind: Role
-metadata: { name: beyla-operator-headers-secrets, namespace: shop }
-rules: [{ apiGroups: [""], resources: [secrets], resourceNames: [otlp-auth], verbs: [get] }]
----
-apiVersion: rbac.authorization.k8s.io/v1
-kind: RoleBinding
-metadata: { name: beyla-operator-headers-secrets, namespace: shop }
-roleRef: { apiGroup: rbac.authorization.k8s.io, kind: Role, name: beyla-operator-headers-secrets }
-subjects: [{ kind: ServiceAccount, name: beyla-operator, namespace: ${OPERATOR_NS} }]
----
 apiVersion: v1
 kind: Secret
 metadata: { name: otlp-auth, namespace: shop }

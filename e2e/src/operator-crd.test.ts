@@ -27,6 +27,7 @@ import {
   CRD_FILE,
   OPERATOR_NS,
   createIdentities,
+  headersSecretsRbac,
   makeCertificates,
   readEvents,
   registerAgentPod,
@@ -631,22 +632,7 @@ describe("operator against a real API server", { timeout: 240_000 }, () => {
     };
     // headersFrom: the Secret, and get on it by name for the operator, as the chart grants it
     // with operator.rbac.headersSecrets=[{namespace: pay, names: [otlp-auth, otlp-nokey]}].
-    await cp.apply(`
-apiVersion: rbac.authorization.k8s.io/v1
-kind: Role
-metadata: { name: beyla-operator-headers-secrets, namespace: pay }
-rules:
-  - apiGroups: [""]
-    resources: [secrets]
-    resourceNames: [otlp-auth, otlp-nokey]
-    verbs: [get]
----
-apiVersion: rbac.authorization.k8s.io/v1
-kind: RoleBinding
-metadata: { name: beyla-operator-headers-secrets, namespace: pay }
-roleRef: { apiGroup: rbac.authorization.k8s.io, kind: Role, name: beyla-operator-headers-secrets }
-subjects: [{ kind: ServiceAccount, name: beyla-operator, namespace: ${OPERATOR_NS} }]
-`);
+    await cp.apply(headersSecretsRbac("pay", ["otlp-auth", "otlp-nokey"]));
     await cp.apply(
       headersSecret("otlp-auth", {
         headers: "Authorization=Bearer%20e2e-token-1,X-Scope-OrgID=pay",

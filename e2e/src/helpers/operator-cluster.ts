@@ -370,3 +370,23 @@ export function readEvents(file: string): HarnessEvent[] {
     .filter((l) => l !== "")
     .map((l) => JSON.parse(l) as HarnessEvent);
 }
+
+/**
+ * RBAC giving the operator `get` on the named Secrets of `namespace` (for `headersFrom`), as
+ * the chart does with operator.rbac.headersSecrets.
+ */
+export function headersSecretsRbac(namespace: string, names: string[]): string {
+  const name = "beyla-operator-headers-secrets";
+  return `
+apiVersion: rbac.authorization.k8s.io/v1
+kind: Role
+metadata: { name: ${name}, namespace: ${namespace} }
+rules: [{ apiGroups: [""], resources: [secrets], resourceNames: [${names.join(", ")}], verbs: [get] }]
+---
+apiVersion: rbac.authorization.k8s.io/v1
+kind: RoleBinding
+metadata: { name: ${name}, namespace: ${namespace} }
+roleRef: { apiGroup: rbac.authorization.k8s.io, kind: Role, name: ${name} }
+subjects: [{ kind: ServiceAccount, name: beyla-operator, namespace: ${OPERATOR_NS} }]
+`;
+}

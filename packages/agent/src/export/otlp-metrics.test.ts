@@ -1,5 +1,6 @@
 import assert from "node:assert/strict";
 import { after, before, describe, it } from "node:test";
+import { METRICS_EXPORT_PATH, OtlpGrpcReceiver } from "../testing/otlp-grpc-receiver.js";
 import { OtlpReceiver, type ReceivedMetric } from "../testing/otlp-receiver.js";
 import { testClientSpan, testService, testSpan } from "../testing/spans.js";
 import { InternalMetrics } from "./internal-metrics.js";
@@ -28,11 +29,17 @@ const RESOURCE = {
   "telemetry.sdk.version": "0.1.0",
 };
 
-for (const protocol of ["http/protobuf", "http/json"] as const) {
+const CONTENT_TYPE = {
+  "http/protobuf": "application/x-protobuf",
+  "http/json": "application/json",
+  grpc: "application/grpc",
+} as const;
+
+for (const protocol of ["http/protobuf", "http/json", "grpc"] as const) {
   describe(`OtlpMetrics over ${protocol}`, () => {
-    let receiver: OtlpReceiver;
+    let receiver: OtlpReceiver | OtlpGrpcReceiver;
     before(async () => {
-      receiver = await OtlpReceiver.start();
+      receiver = protocol === "grpc" ? await OtlpGrpcReceiver.start() : await OtlpReceiver.start();
     });
     after(() => receiver.close());
 
@@ -54,12 +61,9 @@ for (const protocol of ["http/protobuf", "http/json"] as const) {
       );
 
       const [request] = receiver.requests();
-      assert.equal(request?.path, "/v1/metrics");
+      assert.equal(request?.path, protocol === "grpc" ? METRICS_EXPORT_PATH : "/v1/metrics");
       assert.equal(request?.headers["x-scope-orgid"], "team-a");
-      assert.equal(
-        request?.contentType,
-        protocol === "http/json" ? "application/json" : "application/x-protobuf",
-      );
+      assert.equal(request?.contentType, CONTENT_TYPE[protocol]);
 
       const duration = find(receiver.metrics(), "http.server.request.duration");
       assert.equal(duration?.type, "histogram");
@@ -170,14 +174,128 @@ describe("OtlpMetrics", () => {
     await local.close();
   });
 
-  it("rejects grpc and bad endpoints at construction, naming the field", () => {
-    assert.throws(
-      () => new OtlpMetrics({ endpoint: "http://localhost:4317", protocol: "grpc", headers: {} }),
-      /otel_metrics_export\.protocol: "grpc" is not supported yet/,
-    );
+  it("rejects bad endpoints and headers gRPC cannot carry at construction, naming the field", () => {
     assert.throws(
       () => new OtlpMetrics({ endpoint: "localhost:4318", protocol: "http/protobuf", headers: {} }),
       /otel_metrics_export\.endpoint: "localhost:4318" must be an http:\/\/ or https:\/\/ URL/,
     );
+    assert.throws(
+      () => new OtlpMetrics({ endpoint: "localhost:4317", protocol: "grpc", headers: {} }),
+      /otel_metrics_export\.endpoint: "localhost:4317" must be an http:\/\/ or https:\/\/ URL/,
+    );
+    assert.throws(
+      () =>
+        new OtlpMetrics({
+          endpoint: "http://localhost:4317",
+          protocol: "grpc",
+          headers: { "x tenant": "a" },
+        }),
+      /^Error: otel_metrics_export\.headers: "x tenant" is not a valid gRPC metadata key/,
+    );
+  });
+});
+
+describe("OtlpMetrics over grpc", () => {
+  let receiver: OtlpGrpcReceiver;
+  before(async () => {
+    receiver = await OtlpGrpcReceiver.start();
+  });
+  after(() => receiver.close());
+
+  it("exports exactly the points recorded, per service and status, with the metadata", async () => {
+    const local = await OtlpGrpcReceiver.start();
+    const metrics = new OtlpMetrics({
+      endpoint: local.url,
+      protocol: "grpc",
+      headers: { Authorization: "Bearer t0k3n", "x-tenant-bin": "acme" },
+      intervalMs: 60_000,
+    });
+    try {
+      const services = [1, 2, 3].map((pid) =>
+        testService({ pid, instanceId: `node1-${pid}`, name: `svc-${pid}` }),
+      );
+      const counts: Record<number, number> = { 200: 40, 404: 7, 500: 3 };
+      for (const service of services) {
+        for (const [status, n] of Object.entries(counts)) {
+          for (let i = 0; i < n * service.pid; i++) {
+            metrics.record(testSpan({ service, statusCode: Number(status) }));
+          }
+        }
+      }
+      await metrics.flush();
+      await local.waitFor((r) => r.requests().length === 3);
+
+      const requests = local.requests();
+      assert.equal(requests.length, 3, "one Export call per service");
+      for (const request of requests) {
+        assert.equal(request.path, METRICS_EXPORT_PATH);
+        assert.equal(request.headers["authorization"], "Bearer t0k3n");
+        assert.equal(request.headers["x-tenant-bin"], "acme");
+      }
+      const durations = local.metrics().filter((m) => m.name === "http.server.request.duration");
+      assert.equal(durations.length, 3);
+      for (const service of services) {
+        const metric = durations.find((m) => m.resource["process.pid"] === service.pid);
+        assert.equal(metric?.resource["service.name"], service.name);
+        const byStatus = Object.fromEntries(
+          (metric?.points ?? []).map((p) => [p.attributes["http.response.status_code"], p.count]),
+        );
+        assert.deepEqual(byStatus, {
+          200: 40 * service.pid,
+          404: 7 * service.pid,
+          500: 3 * service.pid,
+        });
+      }
+      assert.deepEqual(local.errors(), []);
+    } finally {
+      await metrics.shutdown();
+      await local.close();
+    }
+  });
+
+  it("counts failed exports instead of throwing", async () => {
+    const internal = new InternalMetrics();
+    const metrics = new OtlpMetrics({
+      endpoint: receiver.url,
+      protocol: "grpc",
+      headers: {},
+      internal,
+    });
+    for (let i = 0; i < 9; i++) metrics.record(testSpan());
+    receiver.failNext(1);
+    await metrics.flush();
+    assert.match(
+      await internal.registry.metrics(),
+      /^beyla_export_failures_total\{exporter="otlp_metrics"\} 1$/m,
+    );
+    await metrics.flush();
+    const duration = find(receiver.metrics(), "http.server.request.duration");
+    assert.equal(duration?.points[0]?.count, 9, "cumulative: the next export carries them");
+    assert.match(
+      await internal.registry.metrics(),
+      /^beyla_export_failures_total\{exporter="otlp_metrics"\} 1$/m,
+    );
+    await metrics.shutdown();
+  });
+
+  it("counts exports to a receiver that is not there", async () => {
+    const gone = await OtlpGrpcReceiver.start();
+    const endpoint = gone.url;
+    await gone.close();
+    const internal = new InternalMetrics();
+    const metrics = new OtlpMetrics({
+      endpoint,
+      protocol: "grpc",
+      headers: {},
+      timeoutMs: 2_000,
+      internal,
+    });
+    metrics.record(testSpan());
+    await metrics.flush();
+    assert.match(
+      await internal.registry.metrics(),
+      /^beyla_export_failures_total\{exporter="otlp_metrics"\} 1$/m,
+    );
+    await metrics.shutdown();
   });
 });

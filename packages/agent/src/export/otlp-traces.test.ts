@@ -1,5 +1,6 @@
 import assert from "node:assert/strict";
 import { after, before, describe, it } from "node:test";
+import { OtlpGrpcReceiver, TRACE_EXPORT_PATH } from "../testing/otlp-grpc-receiver.js";
 import { OtlpReceiver } from "../testing/otlp-receiver.js";
 import { T0_NANOS, testClientSpan, testService, testSpan } from "../testing/spans.js";
 import { InternalMetrics } from "./internal-metrics.js";
@@ -10,11 +11,11 @@ const CLIENT = 3;
 const STATUS_UNSET = 0;
 const STATUS_ERROR = 2;
 
-for (const protocol of ["http/protobuf", "http/json"] as const) {
+for (const protocol of ["http/protobuf", "http/json", "grpc"] as const) {
   describe(`OtlpTraces over ${protocol}`, () => {
-    let receiver: OtlpReceiver;
+    let receiver: OtlpReceiver | OtlpGrpcReceiver;
     before(async () => {
-      receiver = await OtlpReceiver.start();
+      receiver = protocol === "grpc" ? await OtlpGrpcReceiver.start() : await OtlpReceiver.start();
     });
     after(() => receiver.close());
 
@@ -38,7 +39,7 @@ for (const protocol of ["http/protobuf", "http/json"] as const) {
       const spans = receiver.spans();
       assert.equal(spans.length, 4);
       const request = receiver.requests()[0];
-      assert.equal(request?.path, "/v1/traces");
+      assert.equal(request?.path, protocol === "grpc" ? TRACE_EXPORT_PATH : "/v1/traces");
       assert.equal(request?.headers.authorization, "Basic dGVzdDp0ZXN0");
 
       const [ok, failed, notFound, client] = spans;
@@ -192,16 +193,105 @@ describe("OtlpTraces", () => {
     await traces.shutdown();
   });
 
-  it("rejects grpc at construction, naming the field", () => {
+  it("rejects an unknown protocol and headers gRPC cannot carry, naming the field", () => {
+    assert.throws(
+      () =>
+        new OtlpTraces({
+          endpoint: "http://localhost:4317",
+          protocol: "grpc/json" as "grpc",
+          headers: {},
+          configField: "otel_traces_export",
+        }),
+      /^Error: otel_traces_export\.protocol: "grpc\/json" is not a valid protocol; allowed: "http\/protobuf", "http\/json", "grpc"$/,
+    );
     assert.throws(
       () =>
         new OtlpTraces({
           endpoint: "http://localhost:4317",
           protocol: "grpc",
-          headers: {},
-          configField: "otel_traces_export",
+          headers: { "x-tenant": "caf\u00e9" },
         }),
-      /otel_traces_export\.protocol: "grpc" is not supported yet/,
+      /^Error: otel_traces_export\.headers: the value of "x-tenant" is not valid gRPC metadata/,
     );
+  });
+});
+
+describe("OtlpTraces over grpc", () => {
+  let receiver: OtlpGrpcReceiver;
+  before(async () => {
+    receiver = await OtlpGrpcReceiver.start();
+  });
+  after(() => receiver.close());
+
+  it("exports exactly the spans recorded, in batches, each call with the metadata", async () => {
+    const local = await OtlpGrpcReceiver.start();
+    const traces = new OtlpTraces({
+      endpoint: local.url,
+      protocol: "grpc",
+      headers: { "x-scope-orgid": "team-a" },
+      maxQueueSize: 4096,
+      maxExportBatchSize: 512,
+      scheduledDelayMs: 60_000,
+    });
+    try {
+      const total = 1_300;
+      for (let i = 0; i < total; i++) {
+        traces.record(testSpan({ path: `/users/${i}`, startUnixNano: T0_NANOS + BigInt(i) }));
+      }
+      await traces.flush();
+      await local.waitFor((r) => r.spans().length >= total);
+
+      const spans = local.spans();
+      assert.equal(spans.length, total);
+      assert.equal(new Set(spans.map((s) => s.spanId)).size, total);
+      const paths = spans.map((s) => s.attributes["url.path"]).sort();
+      const expected = Array.from({ length: total }, (_, i) => `/users/${i}`).sort();
+      assert.deepEqual(paths, expected);
+      for (const span of spans) {
+        assert.equal(span.name, "GET /users/*");
+        assert.equal(span.kind, SERVER);
+        assert.equal(span.attributes["http.response.status_code"], 200);
+        assert.equal(span.resource["service.instance.id"], "node1-1234");
+      }
+      const requests = local.requests();
+      assert.deepEqual(
+        requests.map((r) => r.items).sort((a, b) => a - b),
+        [276, 512, 512],
+        "batches of at most 512 spans (concurrent calls may arrive in any order)",
+      );
+      for (const request of requests) {
+        assert.equal(request.path, TRACE_EXPORT_PATH);
+        assert.equal(request.headers["x-scope-orgid"], "team-a");
+      }
+      assert.equal(traces.droppedSpans, 0);
+    } finally {
+      await traces.shutdown();
+      await local.close();
+    }
+  });
+
+  it("counts failed exports instead of throwing", async () => {
+    const internal = new InternalMetrics();
+    const traces = new OtlpTraces({
+      endpoint: receiver.url,
+      protocol: "grpc",
+      headers: {},
+      internal,
+    });
+    traces.record(testSpan());
+    traces.record(testSpan());
+    receiver.failNext(1);
+    await traces.flush();
+    traces.record(testSpan({ path: "/after" }));
+    await traces.flush();
+    assert.match(
+      await internal.registry.metrics(),
+      /^beyla_export_failures_total\{exporter="otlp_traces"\} 1$/m,
+    );
+    assert.deepEqual(
+      receiver.spans().map((s) => s.attributes["url.path"]),
+      ["/after"],
+    );
+    await traces.shutdown();
   });
 });

@@ -9,7 +9,7 @@ import type { AddressInfo } from "node:net";
 import { gunzipSync } from "node:zlib";
 import { decodeMetricsRequestJson, decodeTraceRequestJson } from "./otlp-json-decode.js";
 import { decodeMetricsRequestProto, decodeTraceRequestProto } from "./otlp-proto-decode.js";
-import type { ReceivedMetric, ReceivedRequest, ReceivedSpan } from "./otlp-types.js";
+import { OtlpReceived } from "./otlp-received.js";
 
 export type {
   AttrValue,
@@ -20,24 +20,15 @@ export type {
   ReceivedSpan,
 } from "./otlp-types.js";
 
-interface Waiter {
-  check: () => boolean;
-  resolve: () => void;
-}
-
 const MAX_BODY_BYTES = 64 * 1024 * 1024;
 
-export class OtlpReceiver {
+export class OtlpReceiver extends OtlpReceived {
   readonly #server: Server;
-  readonly #spans: ReceivedSpan[] = [];
-  readonly #metrics: ReceivedMetric[] = [];
-  readonly #requests: ReceivedRequest[] = [];
-  readonly #errors: string[] = [];
-  readonly #waiters = new Set<Waiter>();
   #failures: { count: number; status: number } = { count: 0, status: 500 };
   #closed = false;
 
   private constructor(server: Server) {
+    super();
     this.#server = server;
   }
 
@@ -59,53 +50,9 @@ export class OtlpReceiver {
     return `http://127.0.0.1:${address.port}`;
   }
 
-  spans(): ReceivedSpan[] {
-    return [...this.#spans];
-  }
-
-  metrics(): ReceivedMetric[] {
-    return [...this.#metrics];
-  }
-
-  /** Every accepted request, in arrival order, with its headers. */
-  requests(): ReceivedRequest[] {
-    return [...this.#requests];
-  }
-
-  /** Requests that could not be decoded. */
-  errors(): string[] {
-    return [...this.#errors];
-  }
-
   /** Answers the next `count` requests with `status` (their content is discarded). */
   failNext(count: number, status = 500): void {
     this.#failures = { count, status };
-  }
-
-  /** Resolves once `predicate` holds; rejects after timeoutMs with what was received. */
-  waitFor(predicate: (receiver: OtlpReceiver) => boolean, timeoutMs = 5_000): Promise<void> {
-    if (predicate(this)) return Promise.resolve();
-    return new Promise<void>((resolve, reject) => {
-      const waiter: Waiter = {
-        check: () => predicate(this),
-        resolve: () => {
-          clearTimeout(timer);
-          this.#waiters.delete(waiter);
-          resolve();
-        },
-      };
-      const timer = setTimeout(() => {
-        this.#waiters.delete(waiter);
-        reject(
-          new Error(
-            `OtlpReceiver.waitFor: condition not met after ${timeoutMs} ms ` +
-              `(${this.#requests.length} requests, ${this.#spans.length} spans, ` +
-              `${this.#metrics.length} metrics, errors: ${JSON.stringify(this.#errors)})`,
-          ),
-        );
-      }, timeoutMs);
-      this.#waiters.add(waiter);
-    });
   }
 
   /** Stops listening and drops open connections. Safe to call twice. */
@@ -147,9 +94,9 @@ export class OtlpReceiver {
       if (size > MAX_BODY_BYTES) throw new Error(`body of ${size} bytes is too large`);
       const body = req.headers["content-encoding"] === "gzip" ? gunzipSync(raw) : raw;
       const items = this.#decode(path, json, body);
-      this.#requests.push({ path, contentType, headers: flatHeaders(req), items });
+      this.receivedRequests.push({ path, contentType, headers: flatHeaders(req), items });
     } catch (cause) {
-      this.#errors.push(
+      this.decodeErrors.push(
         `${path} ${contentType}: ${cause instanceof Error ? cause.message : cause}`,
       );
       res.writeHead(400, { "content-type": "text/plain" }).end("cannot decode");
@@ -157,7 +104,7 @@ export class OtlpReceiver {
     }
     if (json) res.writeHead(200, { "content-type": "application/json" }).end("{}");
     else res.writeHead(200, { "content-type": "application/x-protobuf" }).end();
-    for (const waiter of [...this.#waiters]) if (waiter.check()) waiter.resolve();
+    this.notify();
   }
 
   #decode(path: string, json: boolean, body: Buffer): number {
@@ -165,13 +112,13 @@ export class OtlpReceiver {
       const spans = json
         ? decodeTraceRequestJson(JSON.parse(body.toString("utf8")))
         : decodeTraceRequestProto(body);
-      this.#spans.push(...spans);
+      this.receivedSpans.push(...spans);
       return spans.length;
     }
     const metrics = json
       ? decodeMetricsRequestJson(JSON.parse(body.toString("utf8")))
       : decodeMetricsRequestProto(body);
-    this.#metrics.push(...metrics);
+    this.receivedMetrics.push(...metrics);
     return metrics.length;
   }
 }

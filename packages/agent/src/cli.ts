@@ -126,10 +126,14 @@ async function main(): Promise<number> {
     await agent.stop().catch(() => {});
     return EXIT_RUNTIME;
   }
+  // Every timer and handle of the agent is unref'ed, and without a scrape endpoint nothing
+  // else holds the event loop: this interval keeps the agent running until a signal.
+  const keepAlive = setInterval(() => undefined, 1 << 30);
   await new Promise<void>((resolve) => {
     process.once("SIGINT", resolve);
     process.once("SIGTERM", resolve);
   });
+  clearInterval(keepAlive);
   log.info("stopping");
   await agent.stop();
   return 0;

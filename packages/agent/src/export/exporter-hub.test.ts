@@ -124,9 +124,13 @@ describe("ExporterHub", () => {
   it("fails at construction when an exporter is misconfigured", async () => {
     await assert.rejects(
       ExporterHub.create({
-        otlpTraces: { endpoint: "http://localhost:4317", protocol: "grpc", headers: {} },
+        otlpTraces: {
+          endpoint: "http://localhost:4317",
+          protocol: "grpc",
+          headers: { "x tenant": "a" },
+        },
       }),
-      /otel_traces_export\.protocol: "grpc" is not supported yet/,
+      /otel_traces_export\.headers: "x tenant" is not a valid gRPC metadata key/,
     );
   });
 

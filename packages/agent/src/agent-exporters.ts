@@ -16,6 +16,7 @@ export function exporterOptions(config: AgentConfig, isReady: () => boolean): Ex
       signalEndpoint: m.endpoint,
       protocol: m.protocol,
       headers: m.headers,
+      insecureSkipVerify: m.insecureSkipVerify,
       intervalMs: m.intervalMs,
       ...limits,
     };
@@ -27,6 +28,7 @@ export function exporterOptions(config: AgentConfig, isReady: () => boolean): Ex
       signalEndpoint: t.endpoint,
       protocol: t.protocol,
       headers: t.headers,
+      insecureSkipVerify: t.insecureSkipVerify,
       scheduledDelayMs: t.intervalMs,
       ttlMs: config.metricsTtlMs,
     };

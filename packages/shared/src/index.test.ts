@@ -19,6 +19,7 @@ describe("public API", () => {
       "canonicalJson",
       "expandEnv",
       "findSelector",
+      "guessOtlpProtocol",
       "hasK8sCriteria",
       "heuristicRoute",
       "instrumentationLabel",

@@ -7,7 +7,7 @@
  * add several MB to the RSS, which an agent exporting over HTTP must not pay.
  */
 import { createRequire } from "node:module";
-import type { Metadata } from "@grpc/grpc-js";
+import type { credentials, Metadata } from "@grpc/grpc-js";
 import { type ExportResult, ExportResultCode } from "@opentelemetry/core";
 import type { OTLPMetricExporter as GrpcMetricExporter } from "@opentelemetry/exporter-metrics-otlp-grpc";
 import { OTLPMetricExporter as JsonMetricExporter } from "@opentelemetry/exporter-metrics-otlp-http";
@@ -42,6 +42,8 @@ export interface OtlpEndpointOptions {
   timeoutMs?: number;
   /** Config block named in error messages, e.g. "otel_metrics_export". */
   configField?: string;
+  /** https:// only: accept any server certificate (`insecure_skip_verify`). Default false. */
+  insecureSkipVerify?: boolean;
 }
 
 export type OtlpSignal = "metrics" | "traces";
@@ -95,6 +97,7 @@ export function checkProtocol(options: OtlpEndpointOptions, signal: OtlpSignal):
 
 interface GrpcModules {
   Metadata: typeof Metadata;
+  credentials: typeof credentials;
   MetricExporter?: typeof GrpcMetricExporter;
   TraceExporter?: typeof GrpcTraceExporter;
 }
@@ -109,9 +112,13 @@ let grpcModules: GrpcModules | undefined;
 /** @grpc/grpc-js and the OTLP gRPC exporter of `signal`, loaded on the first call. */
 function loadGrpc<S extends OtlpSignal>(signal: S, field: string): LoadedGrpc<S> {
   try {
-    grpcModules ??= {
-      Metadata: (requireLazily("@grpc/grpc-js") as { Metadata: typeof Metadata }).Metadata,
-    };
+    if (grpcModules === undefined) {
+      const grpcJs = requireLazily("@grpc/grpc-js") as Pick<
+        GrpcModules,
+        "Metadata" | "credentials"
+      >;
+      grpcModules = { Metadata: grpcJs.Metadata, credentials: grpcJs.credentials };
+    }
     if (signal === "metrics") {
       grpcModules.MetricExporter ??= (
         requireLazily("@opentelemetry/exporter-metrics-otlp-grpc") as {
@@ -241,6 +248,9 @@ function exporterConfig(options: OtlpEndpointOptions, signal: OtlpSignal) {
     url: signalUrl(options, signal),
     headers: { ...options.headers },
     timeoutMillis: options.timeoutMs ?? 10_000,
+    ...(options.insecureSkipVerify === true
+      ? { httpAgentOptions: { keepAlive: true, rejectUnauthorized: false } }
+      : {}),
   };
 }
 
@@ -249,6 +259,14 @@ function grpcExporterConfig(options: OtlpEndpointOptions, signal: OtlpSignal, gr
     url: signalUrl(options, signal),
     metadata: grpcMetadata(options.headers, grpc.Metadata, fieldOf(options, signal)),
     timeoutMillis: options.timeoutMs ?? 10_000,
+    ...(options.insecureSkipVerify === true && signalUrl(options, signal).startsWith("https:")
+      ? {
+          credentials: grpc.credentials.createSsl(null, null, null, {
+            rejectUnauthorized: false,
+            checkServerIdentity: () => undefined,
+          }),
+        }
+      : {}),
   };
 }
 

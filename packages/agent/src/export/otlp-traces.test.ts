@@ -3,6 +3,7 @@ import { after, before, describe, it } from "node:test";
 import { OtlpGrpcReceiver, TRACE_EXPORT_PATH } from "../testing/otlp-grpc-receiver.js";
 import { OtlpReceiver } from "../testing/otlp-receiver.js";
 import { T0_NANOS, testClientSpan, testService, testSpan } from "../testing/spans.js";
+import { selfSignedPem } from "../testing/self-signed.js";
 import { InternalMetrics } from "./internal-metrics.js";
 import { OtlpTraces } from "./otlp-traces.js";
 
@@ -176,6 +177,47 @@ describe("OtlpTraces", () => {
     );
     await traces.shutdown();
   });
+
+  for (const protocol of ["http/protobuf", "grpc"] as const) {
+    it(`over https with ${protocol}, verifies the receiver unless insecureSkipVerify`, async () => {
+      const tls = selfSignedPem();
+      const secure =
+        protocol === "grpc"
+          ? await OtlpGrpcReceiver.start({ tls })
+          : await OtlpReceiver.start({ tls });
+      try {
+        assert.match(secure.url, /^https:/);
+        for (const insecureSkipVerify of [false, true]) {
+          const internal = new InternalMetrics();
+          const traces = new OtlpTraces({
+            endpoint: secure.url,
+            protocol,
+            headers: {},
+            internal,
+            insecureSkipVerify,
+          });
+          traces.record(testSpan({ path: `/skip-${insecureSkipVerify}` }));
+          await traces.flush();
+          const failures =
+            /^beyla_export_failures_total\{exporter="otlp_traces"\} (\d+)$/m.exec(
+              await internal.registry.metrics(),
+            )?.[1] ?? "0";
+          assert.equal(
+            failures,
+            insecureSkipVerify ? "0" : "1",
+            `skip verify ${insecureSkipVerify}`,
+          );
+          await traces.shutdown();
+        }
+        assert.deepEqual(
+          secure.spans().map((s) => s.attributes["url.path"]),
+          ["/skip-true"],
+        );
+      } finally {
+        await secure.close();
+      }
+    });
+  }
 
   it("shuts down the provider of a service idle for the TTL", async () => {
     let now = 0;

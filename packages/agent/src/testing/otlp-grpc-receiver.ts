@@ -54,23 +54,37 @@ export class OtlpGrpcReceiver extends OtlpReceived {
   #failures: { count: number; code: status } = { count: 0, code: status.UNAVAILABLE };
   #closed = false;
 
-  private constructor(server: Server, port: number) {
+  private constructor(
+    server: Server,
+    port: number,
+    private readonly tls: boolean,
+  ) {
     super();
     this.#server = server;
     this.#port = port;
   }
 
   /** Starts a receiver on 127.0.0.1 and a random port. */
-  static async start(): Promise<OtlpGrpcReceiver> {
+  static async start(
+    options: { tls?: { cert: string; key: string } } = {},
+  ): Promise<OtlpGrpcReceiver> {
     const server = new Server({
       "grpc.max_receive_message_length": MAX_MESSAGE_BYTES,
     });
+    const { tls } = options;
+    const credentials = tls
+      ? ServerCredentials.createSsl(
+          null,
+          [{ cert_chain: Buffer.from(tls.cert), private_key: Buffer.from(tls.key) }],
+          false,
+        )
+      : ServerCredentials.createInsecure();
     const port = await new Promise<number>((resolve, reject) => {
-      server.bindAsync("127.0.0.1:0", ServerCredentials.createInsecure(), (error, bound) =>
+      server.bindAsync("127.0.0.1:0", credentials, (error, bound) =>
         error ? reject(error) : resolve(bound),
       );
     });
-    const receiver = new OtlpGrpcReceiver(server, port);
+    const receiver = new OtlpGrpcReceiver(server, port, tls !== undefined);
     for (const path of [TRACE_EXPORT_PATH, METRICS_EXPORT_PATH]) {
       server.addService(exportService(path), {
         Export: (call: ServerUnaryCall<Buffer, Buffer>, done: sendUnaryData<Buffer>) =>
@@ -82,7 +96,7 @@ export class OtlpGrpcReceiver extends OtlpReceived {
 
   /** The endpoint to give an exporter, e.g. http://127.0.0.1:40123 (no path with gRPC). */
   get url(): string {
-    return `http://127.0.0.1:${this.#port}`;
+    return `${this.tls ? "https" : "http"}://127.0.0.1:${this.#port}`;
   }
 
   /** Answers the next `count` calls with the gRPC status `code` (their content is discarded). */

@@ -5,6 +5,7 @@
  * receives and records the headers of every request.
  */
 import { createServer, type IncomingMessage, type Server, type ServerResponse } from "node:http";
+import { createServer as createTlsServer } from "node:https";
 import type { AddressInfo } from "node:net";
 import { gunzipSync } from "node:zlib";
 import { decodeMetricsRequestJson, decodeTraceRequestJson } from "./otlp-json-decode.js";
@@ -33,8 +34,8 @@ export class OtlpReceiver extends OtlpReceived {
   }
 
   /** Starts a receiver on 127.0.0.1 and a random port. */
-  static async start(): Promise<OtlpReceiver> {
-    const server = createServer();
+  static async start(options: { tls?: { cert: string; key: string } } = {}): Promise<OtlpReceiver> {
+    const server = options.tls ? createTlsServer(options.tls) : createServer();
     const receiver = new OtlpReceiver(server);
     server.on("request", (req, res) => receiver.#handle(req, res));
     await new Promise<void>((resolve, reject) => {
@@ -47,7 +48,8 @@ export class OtlpReceiver extends OtlpReceived {
   /** Base URL, e.g. http://127.0.0.1:40123 (append /v1/traces or /v1/metrics). */
   get url(): string {
     const address = this.#server.address() as AddressInfo;
-    return `http://127.0.0.1:${address.port}`;
+    const scheme = "setSecureContext" in this.#server ? "https" : "http";
+    return `${scheme}://127.0.0.1:${address.port}`;
   }
 
   /** Answers the next `count` requests with `status` (their content is discarded). */

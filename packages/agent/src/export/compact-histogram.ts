@@ -125,9 +125,15 @@ export class HistogramFamilyStore {
   }
 }
 
-/** A growing byte buffer, handed out in pieces. */
+/**
+ * A growing byte buffer, handed out in pieces. Two buffers take turns: a chunk handed out is
+ * written over two take()s later, so a scrape of 120 MB allocates two buffers instead of
+ * hundreds (whose garbage showed as 200+ ms scrapes and 30 ms event-loop delays). The
+ * consumer must be done with a chunk before it asks for the next one but one (MetricsSource).
+ */
 class ChunkBuffer {
-  #buffer = Buffer.allocUnsafe(CHUNK_BYTES + (CHUNK_BYTES >> 2));
+  #buffer: Buffer = Buffer.allocUnsafe(CHUNK_BYTES + (CHUNK_BYTES >> 2));
+  #other: Buffer | undefined;
   length = 0;
 
   /** Makes room for `bytes` more. */
@@ -153,10 +159,12 @@ class ChunkBuffer {
     this.length = at;
   }
 
-  /** The bytes written so far; writing goes on in a new buffer. */
+  /** The bytes written so far; writing goes on in the other buffer. */
   take(): Buffer {
-    const chunk = this.#buffer.subarray(0, this.length);
-    this.#buffer = Buffer.allocUnsafe(this.#buffer.length);
+    const handedOut = this.#buffer;
+    const chunk = handedOut.subarray(0, this.length);
+    this.#buffer = this.#other ?? Buffer.allocUnsafe(handedOut.length);
+    this.#other = handedOut;
     this.length = 0;
     return chunk;
   }

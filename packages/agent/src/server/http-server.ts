@@ -14,7 +14,10 @@
 import { createServer, type IncomingMessage, type Server, type ServerResponse } from "node:http";
 import type { AddressInfo } from "node:net";
 
-/** Something that renders Prometheus text exposition, possibly in several chunks. */
+/**
+ * Something that renders Prometheus text exposition, possibly in several chunks. A Buffer
+ * chunk may be reused for a later chunk: write it (or copy it) before asking for the next.
+ */
 export interface MetricsSource {
   collect(): AsyncIterable<string | Buffer>;
 }

@@ -1,5 +1,4 @@
 import assert from "node:assert/strict";
-import { execFileSync } from "node:child_process";
 import { createHash } from "node:crypto";
 import { copyFileSync, mkdtempSync, readFileSync, rmSync, writeFileSync } from "node:fs";
 import { createServer, type Server } from "node:http";
@@ -18,6 +17,7 @@ import {
 } from "@beyla-ts/shared";
 import { type ControlLogger, ControlServer } from "./control-server.js";
 import { PullNotNeededError, pullOnce } from "./pull.js";
+import { selfSignedPem } from "../testing/self-signed.js";
 
 const OPERATOR = serviceAccountUsername("beyla-system", "beyla-operator");
 const web: SelectorSetResource = {
@@ -296,31 +296,11 @@ describe("ControlServer over HTTPS", () => {
   });
 });
 
-/** A self-signed EC certificate for 127.0.0.1 with common name `cn`. */
+/** A self-signed EC certificate for 127.0.0.1 with common name `cn`, written to the files. */
 function selfSigned(certFile: string, keyFile: string, cn: string): void {
-  execFileSync(
-    "openssl",
-    [
-      "req",
-      "-x509",
-      "-nodes",
-      "-newkey",
-      "ec",
-      "-pkeyopt",
-      "ec_paramgen_curve:prime256v1",
-      "-keyout",
-      keyFile,
-      "-out",
-      certFile,
-      "-days",
-      "1",
-      "-subj",
-      `/CN=${cn}`,
-      "-addext",
-      "subjectAltName=IP:127.0.0.1",
-    ],
-    { stdio: "ignore" },
-  );
+  const { cert, key } = selfSignedPem(cn);
+  writeFileSync(keyFile, key);
+  writeFileSync(certFile, cert);
 }
 
 /** The common name of the certificate a new TLS connection to `port` is served. */

@@ -1,4 +1,7 @@
-/** A throw-away self-signed certificate for 127.0.0.1 (PEM), made with openssl, for TLS tests. */
+/**
+ * A throw-away self-signed EC certificate for 127.0.0.1 (PEM) with common name `cn`, made with
+ * openssl, for TLS tests.
+ */
 import { execFileSync } from "node:child_process";
 import { mkdtempSync, readFileSync, rmSync } from "node:fs";
 import { tmpdir } from "node:os";
@@ -28,7 +31,7 @@ export function selfSignedPem(cn = "127.0.0.1"): { cert: string; key: string } {
         "-subj",
         `/CN=${cn}`,
         "-addext",
-        `subjectAltName=IP:${cn}`,
+        "subjectAltName=IP:127.0.0.1",
       ],
       { stdio: "ignore" },
     );

@@ -339,6 +339,30 @@ spec:
     });
   });
 
+  it("keeps counting a pod released and selected again within the removal grace", async () => {
+    const [shop] = workloads as [Workload, Workload];
+    const times = (msg: string) =>
+      agent.child.stderr().split(`msg="${msg}" pid=${shop.child.pid} `).length - 1;
+    const selected = times("instrumenting process");
+    const released = times("stopped instrumenting process");
+    await cp.apply(WEB_IN_SHOP("^web$"));
+    await waitFor("shop selected", () => times("instrumenting process") > selected);
+    await cp.apply(WEB_IN_SHOP("^api$"));
+    await waitFor("shop released", () => times("stopped instrumenting process") > released);
+    const releasedAt = Date.now();
+    await cp.apply(WEB_IN_SHOP("^web$"));
+    await waitFor("shop selected again", () => times("instrumenting process") > selected + 1);
+    // The agent forgets a released process's identity 2 s after its release: this checks
+    // that a process selected again before that keeps its new identity.
+    const gap = Date.now() - releasedAt;
+    assert.ok(gap < 2000, `selected again ${gap} ms after the release, not within the grace`);
+    await new Promise((r) => setTimeout(r, 2500));
+    const before = total(await agent.samples(), DURATION, { server_port: String(shop.port) });
+    assert.equal(await countAfter(agent, shop, 5, before + 5), before + 5);
+    await cp.apply(WEB_IN_SHOP("^api$"));
+    await waitFor("shop released", () => times("stopped instrumenting process") > released + 1);
+  });
+
   it("keeps the selection while the operator restarts", async () => {
     const [, pay] = workloads as [Workload, Workload];
     await operator.stop();

@@ -296,6 +296,8 @@ export class Agent {
     this.capture?.unselect(p.pid);
     this.log.info("stopped instrumenting process", { pid: p.pid, exe: p.exePath });
     const timer = setTimeout(() => {
+      // Selected again meanwhile (its pod relabelled back): it is registered anew, keep that.
+      if (this.watcher?.isSelected(p.pid)) return;
       this.services.remove(p.pid);
       this.pipeline?.setPolicy(p.pid, undefined);
       this.applied.get(p.pid)?.export?.processRemoved(p.pid);

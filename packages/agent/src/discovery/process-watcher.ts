@@ -143,6 +143,11 @@ export class ProcessWatcher {
     return [...this.selected.values()];
   }
 
+  /** Whether `pid` is selected now. */
+  isSelected(pid: number): boolean {
+    return this.selected.has(pid);
+  }
+
   /** One pass over /proc. Concurrent calls share the pass in progress. */
   scan(): Promise<void> {
     this.scanning ??= this.serialized(() => this.scanOnce())

@@ -1,7 +1,7 @@
 /**
  * The capabilities eBPF capture needs that the agent lacks. The kernel refuses a missing one
- * with EPERM, which libbpf's feature probes report as "not supported by this kernel": without
- * this check, an agent short of CAP_PERFMON (a container's securityContext) blames the kernel.
+ * with EPERM; the feature probes say "permission denied" then (features.cc), and this check
+ * names which capability is missing (a container's securityContext short of CAP_PERFMON).
  */
 
 /** Bit numbers in the capability sets (linux/capability.h). */

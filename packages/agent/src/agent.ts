@@ -323,6 +323,10 @@ export class Agent {
             provisional_overflow: this.hold.overflow,
             ignored: pipeline.counts.ignored,
           },
+          discoveryDropped: {
+            process_limit: this.watcher?.overLimit ?? 0,
+            hints_full: this.watcher?.hintsDropped ?? 0,
+          },
         });
       } catch (e) {
         this.log.warn("reading kernel statistics failed", { error: e });

@@ -38,6 +38,22 @@ describe("InternalMetrics", () => {
     assert.equal(value(text, "beyla_instrumented_processes"), 2);
   });
 
+  it("follows what was discarded and what discovery left out, by reason", async () => {
+    const m = new InternalMetrics();
+    m.updateTotals({
+      discarded: { unanswered: 4 },
+      discoveryDropped: { process_limit: 2, hints_full: 0 },
+    });
+    m.updateTotals({
+      discarded: { unanswered: 6 },
+      discoveryDropped: { process_limit: 5, hints_full: 1 },
+    });
+    const text = await m.registry.metrics();
+    assert.equal(value(text, 'beyla_requests_discarded_total{reason="unanswered"}'), 6);
+    assert.equal(value(text, 'beyla_discovery_dropped_total{reason="process_limit"}'), 5);
+    assert.equal(value(text, 'beyla_discovery_dropped_total{reason="hints_full"}'), 1);
+  });
+
   it("reads kernel drops from the stats source at each scrape", async () => {
     const m = new InternalMetrics();
     let drops = 5;

@@ -17,6 +17,7 @@ export const INTERNAL_METRIC = {
   spansDropped: "beyla_spans_dropped_total",
   instrumentedProcesses: "beyla_instrumented_processes",
   requestsDiscarded: "beyla_requests_discarded_total",
+  discoveryDropped: "beyla_discovery_dropped_total",
   eventLoopDelayMax: "beyla_event_loop_delay_max_seconds",
   eventLoopDelayP99: "beyla_event_loop_delay_p99_seconds",
 } as const;
@@ -32,6 +33,11 @@ export interface InternalTotals {
   instrumentedProcesses?: number;
   /** Requests thrown away on purpose, by reason (running totals). */
   discarded?: Readonly<Record<string, number>>;
+  /**
+   * What discovery left out at a bound, by reason (running totals): "process_limit" (a
+   * matching process, each time it was considered), "hints_full" (a listen event).
+   */
+  discoveryDropped?: Readonly<Record<string, number>>;
 }
 
 /** A counter that follows a running total kept elsewhere (which may restart from 0). */
@@ -59,6 +65,8 @@ export class InternalMetrics {
   readonly #instrumented: Gauge<string>;
   readonly #discarded: Counter<"reason">;
   readonly #discardedTotals = new Map<string, TotalFollower>();
+  readonly #discoveryDropped: Counter<"reason">;
+  readonly #discoveryDroppedTotals = new Map<string, TotalFollower>();
   readonly #receivedTotal: TotalFollower;
   readonly #droppedTotal: TotalFollower;
   readonly #parseFailuresTotal: TotalFollower;
@@ -111,6 +119,12 @@ export class InternalMetrics {
       labelNames: ["reason"],
       registers,
     });
+    this.#discoveryDropped = new Counter({
+      name: INTERNAL_METRIC.discoveryDropped,
+      help: "Processes or listen events discovery left out at a bound, by reason (process_limit, hints_full)",
+      labelNames: ["reason"],
+      registers,
+    });
     this.#watchEventLoop(registers);
     this.#receivedTotal = new TotalFollower(this.#recordsReceived);
     this.#droppedTotal = new TotalFollower(recordsDropped);
@@ -135,7 +149,10 @@ export class InternalMetrics {
     if (totals.recordsDropped !== undefined) this.#droppedTotal.follow(totals.recordsDropped);
     if (totals.parseFailures !== undefined) this.#parseFailuresTotal.follow(totals.parseFailures);
     for (const [reason, value] of Object.entries(totals.discarded ?? {})) {
-      this.#discardedFollower(reason).follow(value);
+      labelledFollower(this.#discarded, this.#discardedTotals, reason).follow(value);
+    }
+    for (const [reason, value] of Object.entries(totals.discoveryDropped ?? {})) {
+      labelledFollower(this.#discoveryDropped, this.#discoveryDroppedTotals, reason).follow(value);
     }
     if (totals.instrumentedProcesses !== undefined) {
       this.setInstrumentedProcesses(totals.instrumentedProcesses);
@@ -175,16 +192,6 @@ export class InternalMetrics {
     });
   }
 
-  #discardedFollower(reason: string): TotalFollower {
-    let follower = this.#discardedTotals.get(reason);
-    if (!follower) {
-      const labelled = this.#discarded.labels({ reason });
-      follower = new TotalFollower({ inc: (n: number) => labelled.inc(n) });
-      this.#discardedTotals.set(reason, follower);
-    }
-    return follower;
-  }
-
   parseFailure(count = 1): void {
     this.#parseFailures.inc(count);
   }
@@ -220,4 +227,19 @@ export class InternalMetrics {
       // a scrape must not fail because a stats read did
     }
   }
+}
+
+/** The follower of `counter{reason}`, made on first use. */
+function labelledFollower(
+  counter: Counter<"reason">,
+  followers: Map<string, TotalFollower>,
+  reason: string,
+): TotalFollower {
+  let follower = followers.get(reason);
+  if (!follower) {
+    const labelled = counter.labels({ reason });
+    follower = new TotalFollower({ inc: (n: number) => labelled.inc(n) });
+    followers.set(reason, follower);
+  }
+  return follower;
 }

@@ -1,28 +1,22 @@
 import assert from "node:assert/strict";
 import { spawnSync } from "node:child_process";
+import { chmodSync, copyFileSync, mkdtempSync, rmSync } from "node:fs";
+import { tmpdir } from "node:os";
+import { join } from "node:path";
 import { fileURLToPath } from "node:url";
 import { describe, it } from "node:test";
 import { probeKernelFeatures } from "./features.js";
 
-const INDEX = fileURLToPath(new URL("./index.js", import.meta.url));
+const ADDON = fileURLToPath(new URL("../build/beyla_native.node", import.meta.url));
 const PERMISSION = "permission denied (the bpf() call needs CAP_BPF and CAP_PERFMON, or root)";
 
-/** probeKernelFeatures() in a process running as nobody, without capabilities. */
-function probeAsNobody(): Record<string, unknown> {
-  const script = `import(${JSON.stringify(INDEX)}).then((m) => process.stdout.write(JSON.stringify(m.probeKernelFeatures())))`;
-  const r = spawnSync(
-    "setpriv",
-    [
-      "--reuid=65534",
-      "--regid=65534",
-      "--clear-groups",
-      "--inh-caps=-all",
-      process.execPath,
-      "-e",
-      script,
-    ],
-    { encoding: "utf8", timeout: 20_000 },
-  );
+/** The addon's probeFeatures() in a child run by setpriv with `setprivArgs`. */
+function probeAs(setprivArgs: string[], addon: string): Record<string, unknown> {
+  const script = `process.stdout.write(JSON.stringify(require(${JSON.stringify(addon)}).probeFeatures()))`;
+  const r = spawnSync("setpriv", [...setprivArgs, process.execPath, "-e", script], {
+    encoding: "utf8",
+    timeout: 20_000,
+  });
   assert.equal(r.status, 0, r.stderr);
   return JSON.parse(r.stdout) as Record<string, unknown>;
 }
@@ -36,14 +30,33 @@ describe("probeKernelFeatures", () => {
     );
   });
 
-  it("tells a missing capability apart from a missing kernel feature", () => {
-    const f = probeAsNobody();
-    assert.equal(f["tracepointPrograms"], PERMISSION);
-    assert.equal(f["ringBuffer"], PERMISSION);
-    assert.equal(f["bpfLoop"], PERMISSION);
-    assert.match(
-      String(f["tracefs"]),
-      /^tracefs at \/sys\/kernel\/tracing is not readable: permission denied/,
+  it("says permission denied, not 'not supported', to root without capabilities", () => {
+    const f = probeAs(["--inh-caps=-all", "--bounding-set=-all"], ADDON);
+    assert.deepEqual(
+      [f["tracepointPrograms"], f["ringBuffer"], f["bpfLoop"]],
+      [PERMISSION, PERMISSION, PERMISSION],
     );
+  });
+
+  it("says tracefs is not readable, not 'not mounted', to an unprivileged user", () => {
+    // A copy of the addon the user can read, wherever the checkout lives.
+    const dir = mkdtempSync(join(tmpdir(), "beyla-probe-"));
+    try {
+      chmodSync(dir, 0o755);
+      const addon = join(dir, "beyla_native.node");
+      copyFileSync(ADDON, addon);
+      chmodSync(addon, 0o755);
+      const f = probeAs(
+        ["--reuid=65534", "--regid=65534", "--clear-groups", "--inh-caps=-all"],
+        addon,
+      );
+      assert.equal(
+        f["tracefs"],
+        "tracefs at /sys/kernel/tracing is not readable: permission denied (needs root or CAP_DAC_READ_SEARCH)",
+      );
+      assert.equal(f["tracepointPrograms"], PERMISSION);
+    } finally {
+      rmSync(dir, { recursive: true, force: true });
+    }
   });
 });

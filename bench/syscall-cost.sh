@@ -11,10 +11,11 @@ bench_init syscall-cost "Usage: bench/syscall-cost.sh [--smoke|--quick] [--round
 
 Times getppid (no agent tracepoint) and a 1-byte write to /dev/null (the agent traces write
 on entry and exit) in a loop of \$BENCH_SYSCALLS (2,000,000) calls, pinned to BENCH_SERVER_CPU
-(0), in four setups, alternating, several rounds:
+(0), in five setups, alternating, several rounds:
   base    no BPF program loaded by this benchmark
   agent   the agent running (on BENCH_AGENT_CPU), selecting only a port nobody listens on
   floor   bench/syscall-cost/floor.bpf.c: sys_enter_write + sys_exit_write, PID check only
+  exit    bench/syscall-cost/exit.bpf.c: sys_exit_write only, PID check only
   rawtp   bench/syscall-cost/rawtp.bpf.c: raw_tracepoint sys_enter + sys_exit, PID check only
 Prints the medians and each setup's added ns per call over base.
 Defaults: full 7 rounds; --quick 3; --smoke 1 with 200,000 calls."
@@ -42,7 +43,7 @@ build() {
   gcc -O2 -o "$OUT/syscalls" "$SRC/syscalls.c" || die "cannot build syscalls.c"
   gcc -O2 -I"$NATIVE_BUILD/libbpf/include" -o "$OUT/loader" "$SRC/loader.c" "$LIBBPF_A" -lelf -lz ||
     die "cannot build loader.c"
-  for prog in floor rawtp; do
+  for prog in floor exit rawtp; do
     clang -O2 -g -target bpf -I"$arch_inc" -I"$NATIVE_BUILD/libbpf/include" \
       -c "$SRC/$prog.bpf.c" -o "$OUT/$prog.bpf.o" || die "cannot build $prog.bpf.c"
   done
@@ -82,16 +83,17 @@ with_agent() {
 }
 
 build
-SETUPS=(base agent floor rawtp)
+SETUPS=(base agent floor exit rawtp)
 declare -A GETPPID WRITE
 for ((round = 1; round <= ROUNDS; round++)); do
   order=("${SETUPS[@]}")
-  ((round % 2 == 0)) && order=(rawtp floor agent base)
+  ((round % 2 == 0)) && order=(rawtp exit floor agent base)
   for setup in "${order[@]}"; do
     case $setup in
       base) line=$(time_calls) ;;
       agent) line=$(with_agent) ;;
       floor) line=$(with_program "$OUT/floor.bpf.o") ;;
+      exit) line=$(with_program "$OUT/exit.bpf.o") ;;
       rawtp) line=$(with_program "$OUT/rawtp.bpf.o") ;;
     esac
     line=$(printf '%s\n' "$line" | grep '^getppid_ns=' | tail -1)

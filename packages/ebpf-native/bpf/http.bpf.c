@@ -1,8 +1,9 @@
 /* SPDX-License-Identifier: Apache-2.0 */
 /*
  * HTTP/1.x capture on syscall tracepoints: no kprobes, no fentry. Every handler first checks
- * that the calling process is selected (one map lookup), saves the arguments at sys_enter and
- * acts at sys_exit, when the number of bytes moved is known.
+ * that the calling process is selected (one map lookup). Data syscalls and connect are hooked
+ * at sys_exit only, when the number of bytes moved is known; their arguments are read from
+ * the registers the kernel saved at entry.
  */
 #include "common/base.h"
 #include "common/conn.h"
@@ -16,20 +17,14 @@ char LICENSE[] SEC("license") = "Dual BSD/GPL";
 #define sys_enter_ctx struct trace_event_raw_sys_enter
 #define sys_exit_ctx struct trace_event_raw_sys_exit
 
-static __always_inline int enter_io(sys_enter_ctx *ctx, __u32 kind) {
+/* Only the exit of a data syscall is hooked: its arguments come from the saved registers. */
+static __always_inline int exit_io(sys_exit_ctx *ctx, __u8 dir, __u32 kind) {
   __u64 pid_tgid = selected_pid_tgid();
-  if (pid_tgid) {
-    save_io_args(pid_tgid, ctx->args[0], ctx->args[1], kind, ctx->args[2]);
-  }
-  return 0;
-}
-
-static __always_inline int exit_io(sys_exit_ctx *ctx, __u8 dir) {
-  __u64 pid_tgid = selected_pid_tgid();
-  struct io_args args;
-  if (!pid_tgid || !take_io_args(pid_tgid, &args) || ctx->ret < 0) {
+  if (!pid_tgid || ctx->ret < 0) {
     return 0;
   }
+  struct io_args args;
+  io_args_at_exit(kind, &args);
   struct sock *sk = tcp_sock_of_fd(args.fd);
   if (!sk) {
     return 0;
@@ -42,55 +37,37 @@ static __always_inline int exit_io(sys_exit_ctx *ctx, __u8 dir) {
   }
   struct io_data data;
   locate_io_data(&args, ctx->ret, &data);
-  on_socket_data(sk, pid_tgid, dir, &data, ctx->ret, args.enter_ns);
+  on_socket_data(sk, pid_tgid, dir, &data, ctx->ret);
   return 0;
 }
 
-SEC("tracepoint/syscalls/sys_enter_read")
-int enter_read(sys_enter_ctx *ctx) { return enter_io(ctx, IO_BUFFER); }
 SEC("tracepoint/syscalls/sys_exit_read")
-int exit_read(sys_exit_ctx *ctx) { return exit_io(ctx, DIR_INGRESS); }
+int exit_read(sys_exit_ctx *ctx) { return exit_io(ctx, DIR_INGRESS, IO_BUFFER); }
 
-SEC("tracepoint/syscalls/sys_enter_recvfrom")
-int enter_recvfrom(sys_enter_ctx *ctx) { return enter_io(ctx, IO_BUFFER); }
 SEC("tracepoint/syscalls/sys_exit_recvfrom")
-int exit_recvfrom(sys_exit_ctx *ctx) { return exit_io(ctx, DIR_INGRESS); }
+int exit_recvfrom(sys_exit_ctx *ctx) { return exit_io(ctx, DIR_INGRESS, IO_BUFFER); }
 
-SEC("tracepoint/syscalls/sys_enter_readv")
-int enter_readv(sys_enter_ctx *ctx) { return enter_io(ctx, IO_IOVEC); }
 SEC("tracepoint/syscalls/sys_exit_readv")
-int exit_readv(sys_exit_ctx *ctx) { return exit_io(ctx, DIR_INGRESS); }
+int exit_readv(sys_exit_ctx *ctx) { return exit_io(ctx, DIR_INGRESS, IO_IOVEC); }
 
-SEC("tracepoint/syscalls/sys_enter_recvmsg")
-int enter_recvmsg(sys_enter_ctx *ctx) { return enter_io(ctx, IO_MSGHDR); }
 SEC("tracepoint/syscalls/sys_exit_recvmsg")
-int exit_recvmsg(sys_exit_ctx *ctx) { return exit_io(ctx, DIR_INGRESS); }
+int exit_recvmsg(sys_exit_ctx *ctx) { return exit_io(ctx, DIR_INGRESS, IO_MSGHDR); }
 
-SEC("tracepoint/syscalls/sys_enter_write")
-int enter_write(sys_enter_ctx *ctx) { return enter_io(ctx, IO_BUFFER); }
 SEC("tracepoint/syscalls/sys_exit_write")
-int exit_write(sys_exit_ctx *ctx) { return exit_io(ctx, DIR_EGRESS); }
+int exit_write(sys_exit_ctx *ctx) { return exit_io(ctx, DIR_EGRESS, IO_BUFFER); }
 
-SEC("tracepoint/syscalls/sys_enter_sendto")
-int enter_sendto(sys_enter_ctx *ctx) { return enter_io(ctx, IO_BUFFER); }
 SEC("tracepoint/syscalls/sys_exit_sendto")
-int exit_sendto(sys_exit_ctx *ctx) { return exit_io(ctx, DIR_EGRESS); }
+int exit_sendto(sys_exit_ctx *ctx) { return exit_io(ctx, DIR_EGRESS, IO_BUFFER); }
 
-SEC("tracepoint/syscalls/sys_enter_writev")
-int enter_writev(sys_enter_ctx *ctx) { return enter_io(ctx, IO_IOVEC); }
 SEC("tracepoint/syscalls/sys_exit_writev")
-int exit_writev(sys_exit_ctx *ctx) { return exit_io(ctx, DIR_EGRESS); }
+int exit_writev(sys_exit_ctx *ctx) { return exit_io(ctx, DIR_EGRESS, IO_IOVEC); }
 
-SEC("tracepoint/syscalls/sys_enter_sendmsg")
-int enter_sendmsg(sys_enter_ctx *ctx) { return enter_io(ctx, IO_MSGHDR); }
 SEC("tracepoint/syscalls/sys_exit_sendmsg")
-int exit_sendmsg(sys_exit_ctx *ctx) { return exit_io(ctx, DIR_EGRESS); }
+int exit_sendmsg(sys_exit_ctx *ctx) { return exit_io(ctx, DIR_EGRESS, IO_MSGHDR); }
 
 /* sendfile(out_fd, in_fd, offset, count): body bytes of static files (nginx) */
-SEC("tracepoint/syscalls/sys_enter_sendfile64")
-int enter_sendfile(sys_enter_ctx *ctx) { return enter_io(ctx, IO_NO_DATA); }
 SEC("tracepoint/syscalls/sys_exit_sendfile64")
-int exit_sendfile(sys_exit_ctx *ctx) { return exit_io(ctx, DIR_EGRESS); }
+int exit_sendfile(sys_exit_ctx *ctx) { return exit_io(ctx, DIR_EGRESS, IO_NO_DATA); }
 
 /* A new server connection: the returned fd is an accepted socket. */
 static __always_inline int exit_accept(sys_exit_ctx *ctx) {
@@ -113,16 +90,13 @@ SEC("tracepoint/syscalls/sys_exit_accept")
 int exit_accept_plain(sys_exit_ctx *ctx) { return exit_accept(ctx); }
 
 /* A new client connection (blocking or not). */
-SEC("tracepoint/syscalls/sys_enter_connect")
-int enter_connect(sys_enter_ctx *ctx) { return enter_io(ctx, IO_CONNECT); }
-
 SEC("tracepoint/syscalls/sys_exit_connect")
 int exit_connect(sys_exit_ctx *ctx) {
-  __u64 pid_tgid = selected_pid_tgid();
-  struct io_args args;
-  if (!pid_tgid || !take_io_args(pid_tgid, &args)) {
+  if (!selected_pid_tgid()) {
     return 0;
   }
+  struct io_args args;
+  io_args_at_exit(IO_CONNECT, &args);
   if (ctx->ret != 0 && ctx->ret != -BEYLA_EINPROGRESS) {
     return 0;
   }

@@ -7,6 +7,7 @@
 #include <bpf/bpf_helpers.h>
 #include <bpf/bpf_core_read.h>
 #include <bpf/bpf_endian.h>
+#include <bpf/bpf_tracing.h>
 
 #include "event.h"
 
@@ -22,6 +23,5 @@
 
 #define BEYLA_MAX_PROCESSES 16384
 #define BEYLA_MAX_CONNECTIONS 65536
-#define BEYLA_MAX_INFLIGHT_SYSCALLS 16384
 
 #endif

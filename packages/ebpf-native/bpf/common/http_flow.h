@@ -16,8 +16,7 @@
 #define DIR_EGRESS 1
 
 static __always_inline void start_request(struct conn_state *c, __u64 pid_tgid,
-                                          struct io_data *d, __u64 bytes, __u64 enter_ns,
-                                          __u64 now) {
+                                          struct io_data *d, __u64 bytes, __u64 now) {
   struct beyla_http_event *ev = &c->ev;
   if (c->phase == PHASE_RESPONSE) {
     finish_request(c, BEYLA_END_BY_NEXT);
@@ -31,8 +30,8 @@ static __always_inline void start_request(struct conn_state *c, __u64 pid_tgid,
   ev->role = c->role;
   ev->pid = pid_tgid >> 32;
   ev->tid = (__u32)pid_tgid;
-  /* a server's request starts when it arrives; a client's when it starts sending it */
-  ev->start_ns = c->role == BEYLA_ROLE_SERVER ? now : enter_ns;
+  /* when its first bytes moved: read by a server, sent by a client (the syscall's exit) */
+  ev->start_ns = now;
   ev->end_ns = now;
   ev->status = 0;
   ev->request_bytes = bytes;
@@ -102,7 +101,7 @@ static __always_inline void on_response_data(struct conn_state *c, struct io_dat
 
 /* Bytes moved on a TCP socket of a selected process. */
 static __always_inline void on_socket_data(struct sock *sk, __u64 pid_tgid, __u8 dir,
-                                           struct io_data *d, __u64 bytes, __u64 enter_ns) {
+                                           struct io_data *d, __u64 bytes) {
   __u64 key = (__u64)sk;
   __u64 now = bpf_ktime_get_ns();
   __u8 first[8] = {};
@@ -125,7 +124,7 @@ static __always_inline void on_socket_data(struct sock *sk, __u64 pid_tgid, __u8
   if (!request_side) {
     on_response_data(c, d, bytes, now);
   } else if (request_start) {
-    start_request(c, pid_tgid, d, bytes, enter_ns, now);
+    start_request(c, pid_tgid, d, bytes, now);
   } else if (c->phase == PHASE_REQUEST) {
     c->ev.request_bytes += bytes;
   }

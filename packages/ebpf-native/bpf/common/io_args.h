@@ -1,7 +1,7 @@
 /* SPDX-License-Identifier: Apache-2.0 */
 /*
- * Syscall arguments saved at sys_enter until sys_exit tells how many bytes moved, and the
- * user memory they describe: one buffer, an iovec array, or a msghdr.
+ * A data syscall's arguments, read at its exit when the number of bytes moved is known, and
+ * the user memory they describe: one buffer, an iovec array, or a msghdr.
  */
 #ifndef BEYLA_IO_ARGS_H
 #define BEYLA_IO_ARGS_H
@@ -18,19 +18,11 @@
 
 struct io_args {
   __u64 ptr; /* buffer, iovec array or msghdr */
-  __u64 enter_ns;
   __u32 fd;
   __u32 kind;
   __u32 iovcnt; /* IO_IOVEC only */
   __u32 _pad;
 };
-
-struct {
-  __uint(type, BPF_MAP_TYPE_HASH);
-  __uint(max_entries, BEYLA_MAX_INFLIGHT_SYSCALLS);
-  __type(key, __u64); /* pid_tgid */
-  __type(value, struct io_args);
-} inflight_io SEC(".maps");
 
 /* The bytes one syscall moved: where they start, and where the last 5 of them are. */
 struct io_data {
@@ -39,24 +31,19 @@ struct io_data {
   const __u8 *tail5; /* the last 5 bytes transferred, NULL when unknown */
 };
 
-static __always_inline void save_io_args(__u64 pid_tgid, __u64 fd, __u64 ptr, __u32 kind,
-                                         __u64 iovcnt) {
-  struct io_args args = {.ptr = ptr,
-                         .enter_ns = bpf_ktime_get_ns(),
-                         .fd = (__u32)fd,
-                         .kind = kind,
-                         .iovcnt = (__u32)iovcnt};
-  bpf_map_update_elem(&inflight_io, &pid_tgid, &args, BPF_ANY);
-}
-
-static __always_inline int take_io_args(__u64 pid_tgid, struct io_args *out) {
-  struct io_args *args = bpf_map_lookup_elem(&inflight_io, &pid_tgid);
-  if (!args) {
-    return 0;
-  }
-  *out = *args;
-  bpf_map_delete_elem(&inflight_io, &pid_tgid);
-  return 1;
+/*
+ * The arguments of the syscall being exited, from the user registers the kernel saved at entry
+ * (the task's pt_regs keep them until the return to user space). Reading them at exit spares
+ * an entry program per syscall: the kernel's tracepoint dispatch costs ~77 ns per program and
+ * call, for every process, selected or not (bench/syscall-cost.sh, setups floor and exit).
+ */
+static __always_inline void io_args_at_exit(__u32 kind, struct io_args *out) {
+  struct pt_regs *regs = (struct pt_regs *)bpf_task_pt_regs(bpf_get_current_task_btf());
+  out->fd = (__u32)PT_REGS_PARM1_CORE_SYSCALL(regs);
+  out->ptr = PT_REGS_PARM2_CORE_SYSCALL(regs);
+  out->iovcnt = (__u32)PT_REGS_PARM3_CORE_SYSCALL(regs);
+  out->kind = kind;
+  out->_pad = 0;
 }
 
 /* Locates the first segment and the last 5 bytes within an iovec array. */

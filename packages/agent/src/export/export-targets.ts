@@ -52,11 +52,13 @@ export class ExportTargets implements ProcessExport {
 
   /** These targets with some replaced (`undefined` values keep the current target). */
   with(replacements: Targets): ExportTargets {
-    const merged: Targets = { ...this.targets };
-    for (const key of Object.keys(replacements) as (keyof Targets)[]) {
-      const target = replacements[key];
-      if (target) Object.assign(merged, { [key]: target });
-    }
+    const t = this.targets;
+    const merged: Targets = {
+      prometheus: replacements.prometheus ?? t.prometheus,
+      otlpMetrics: replacements.otlpMetrics ?? t.otlpMetrics,
+      otlpTraces: replacements.otlpTraces ?? t.otlpTraces,
+      printer: replacements.printer ?? t.printer,
+    };
     return new ExportTargets(merged, this.internal, this.closed);
   }
 

@@ -15,6 +15,7 @@
 #   BENCH_OUT           directory for the run's logs (default bench/results/<name>-<timestamp>)
 #   BENCH_AGENT_CLI     agent entry point (default packages/agent/dist/cli.js)
 #   BENCH_NODE          node binary (default: node on PATH)
+#   BENCH_CAPTURE_HOOKS the agent's BEYLA_EBPF_CAPTURE_HOOKS (auto, sockets, syscalls; default auto)
 
 set -euo pipefail
 
@@ -128,7 +129,7 @@ bench_header() {
   log "kernel:   $(uname -r)"
   log "load:     loadavg $(cut -d' ' -f1-3 /proc/loadavg) at start; $bpf_progs tracepoint BPF programs loaded before the run"
   log "tools:    node $(node --version)$(tool_versions)"
-  log "agent:    $AGENT_CLI (repo $rev)"
+  log "agent:    $AGENT_CLI (repo $rev), capture hooks ${BENCH_CAPTURE_HOOKS:-auto}"
   log "pinning:  server on CPU $SERVER_CPU, load generator on CPU $LOAD_CPU, agent on CPU $AGENT_CPU (taskset -c)"
   log "mode:     $BENCH_MODE${BENCH_ROUNDS:+, --rounds $BENCH_ROUNDS}${BENCH_DURATION:+, --duration $BENCH_DURATION}"
   log "logs:     $BENCH_RUN_DIR"
@@ -151,7 +152,7 @@ tool_versions() {
 
 count_tracepoint_bpf_programs() {
   if command -v bpftool >/dev/null; then
-    bpftool prog show 2>/dev/null | grep -c ': tracepoint ' || true
+    bpftool prog show 2>/dev/null | grep -cE ': (tracepoint|raw_tracepoint) ' || true
   else
     echo "unknown (no bpftool)"
   fi
@@ -385,7 +386,8 @@ agent_start() {
   AGENT_LOG=$BENCH_RUN_DIR/agent-$AGENT_STARTS.log
   AGENT_SPAWN_T=$(now_s)
   spawn "$AGENT_LOG" "$AGENT_CPU" env -i PATH="$PATH" HOME="${HOME:-/root}" \
-    BEYLA_PROMETHEUS_PORT="$port" BEYLA_INTERNAL_METRICS_EXPORTER=prometheus BEYLA_LOG_LEVEL=info "$@" \
+    BEYLA_PROMETHEUS_PORT="$port" BEYLA_INTERNAL_METRICS_EXPORTER=prometheus BEYLA_LOG_LEVEL=info \
+    ${BENCH_CAPTURE_HOOKS:+BEYLA_EBPF_CAPTURE_HOOKS="$BENCH_CAPTURE_HOOKS"} "$@" \
     "$(command -v "${BENCH_NODE:-node}")" ${AGENT_EXTRA_NODE_ARGS[@]+"${AGENT_EXTRA_NODE_ARGS[@]}"} \
     "$AGENT_CLI" ${config[@]+"${config[@]}"}
   AGENT_PID=$SPAWNED_PID

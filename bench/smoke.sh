@@ -11,7 +11,7 @@ BENCH_DIR=$(cd "$(dirname "$0")" && pwd)
 TMP=$(mktemp -d /tmp/beyla-bench-smoke.XXXXXX)
 LIMIT_S=${BENCH_SMOKE_LIMIT_S:-90} # per benchmark; a hung one fails instead of blocking CI
 # benchmark and the number of RESULT lines its --smoke run prints
-CHECKS=("overhead 1" "unselected 1" "fixed-rate 2" "ingest 1" "memory 5" "first-metric 3" "syscall-cost 5")
+CHECKS=("overhead 1" "unselected 1" "fixed-rate 2" "ingest 1" "memory 5" "first-metric 3" "syscall-cost 6")
 declare -A PID=() STATUS=() SECONDS_TAKEN=()
 
 alive() { kill -0 "$1" 2>/dev/null && [ "$(awk '{ print $3 }' "/proc/$1/stat" 2>/dev/null)" != Z ]; }

@@ -1,7 +1,7 @@
 #!/usr/bin/env bash
-# The kernel-side floor of syscall-tracepoint instrumentation: ns per syscall for a process
-# the agent does NOT select, with no BPF program, with the agent running, with the cheapest
-# possible tracepoint programs on the same hooks (only the PID check), and with the
+# The kernel-side cost of the agent's hooks for a process it does NOT select: ns per call with
+# no BPF program, with the agent on its socket hooks and on its syscall hooks, with the
+# cheapest possible syscall tracepoint programs (only the PID check), and with the
 # raw-tracepoint alternative (one program on every syscall entry and exit).
 # It explains unselected.sh: what is left there is the kernel's cost of the hooks.
 # shellcheck source-path=SCRIPTDIR
@@ -9,11 +9,13 @@ source "$(dirname "$0")/lib.sh"
 
 bench_init syscall-cost "Usage: bench/syscall-cost.sh [--smoke|--quick] [--rounds N]
 
-Times getppid (no agent tracepoint) and a 1-byte write to /dev/null (the agent traces write
-on entry and exit) in a loop of \$BENCH_SYSCALLS (2,000,000) calls, pinned to BENCH_SERVER_CPU
-(0), in five setups, alternating, several rounds:
+Times getppid (no agent hook), a 1-byte write to /dev/null (a syscall hook, not a socket) and
+a 1-byte write+read on a Unix socket pair (two socket hook hits) in loops of \$BENCH_SYSCALLS
+(2,000,000) calls, pinned to BENCH_SERVER_CPU (0), in six setups, alternating, several rounds:
   base    no BPF program loaded by this benchmark
-  agent   the agent running (on BENCH_AGENT_CPU), selecting only a port nobody listens on
+  agent   the agent running (on BENCH_AGENT_CPU) with its default hooks (the socket
+          tracepoints on Linux 6.3+), selecting only a port nobody listens on
+  agent-syscalls  the same with BEYLA_EBPF_CAPTURE_HOOKS=syscalls
   floor   bench/syscall-cost/floor.bpf.c: sys_enter_write + sys_exit_write, PID check only
   exit    bench/syscall-cost/exit.bpf.c: sys_exit_write only, PID check only
   rawtp   bench/syscall-cost/rawtp.bpf.c: raw_tracepoint sys_enter + sys_exit, PID check only
@@ -75,23 +77,25 @@ with_program() {
   printf '%s\n' "$line"
 }
 
+# with_agent [VAR=value...]: time_calls with the agent running.
 with_agent() {
-  agent_start "$METRICS_PORT" BEYLA_OPEN_PORT=1
+  agent_start "$METRICS_PORT" BEYLA_OPEN_PORT=1 "$@"
   sleep 1
   time_calls
   agent_stop
 }
 
 build
-SETUPS=(base agent floor exit rawtp)
-declare -A GETPPID WRITE
+SETUPS=(base agent agent-syscalls floor exit rawtp)
+declare -A GETPPID WRITE SOCK
 for ((round = 1; round <= ROUNDS; round++)); do
   order=("${SETUPS[@]}")
-  ((round % 2 == 0)) && order=(rawtp exit floor agent base)
+  ((round % 2 == 0)) && order=(rawtp exit floor agent-syscalls agent base)
   for setup in "${order[@]}"; do
     case $setup in
       base) line=$(time_calls) ;;
       agent) line=$(with_agent) ;;
+      agent-syscalls) line=$(with_agent BEYLA_EBPF_CAPTURE_HOOKS=syscalls) ;;
       floor) line=$(with_program "$OUT/floor.bpf.o") ;;
       exit) line=$(with_program "$OUT/exit.bpf.o") ;;
       rawtp) line=$(with_program "$OUT/rawtp.bpf.o") ;;
@@ -101,15 +105,17 @@ for ((round = 1; round <= ROUNDS; round++)); do
     log "round $round $setup $line"
     GETPPID[$setup]+="$(kv_line "$line" getppid_ns) "
     WRITE[$setup]+="$(kv_line "$line" write_ns) "
+    SOCK[$setup]+="$(kv_line "$line" sock_ns) "
   done
 done
 
 # shellcheck disable=SC2086 # word splitting of the number lists is intended
-base_g=$(median ${GETPPID[base]}) base_w=$(median ${WRITE[base]})
+base_g=$(median ${GETPPID[base]}) base_w=$(median ${WRITE[base]}) base_s=$(median ${SOCK[base]})
+added() { awk -v a="$1" -v b="$2" 'BEGIN { printf "%.1f", a - b }'; }
 for setup in "${SETUPS[@]}"; do
   # shellcheck disable=SC2086
-  g=$(median ${GETPPID[$setup]}) w=$(median ${WRITE[$setup]})
-  result "setup=$setup rounds=$ROUNDS calls=$CALLS getppid_ns=$g write_ns=$w" \
-    "getppid_added_ns=$(awk -v a="$g" -v b="$base_g" 'BEGIN { printf "%.1f", a - b }')" \
-    "write_added_ns=$(awk -v a="$w" -v b="$base_w" 'BEGIN { printf "%.1f", a - b }')"
+  g=$(median ${GETPPID[$setup]}) w=$(median ${WRITE[$setup]}) s=$(median ${SOCK[$setup]})
+  result "setup=$setup rounds=$ROUNDS calls=$CALLS getppid_ns=$g write_ns=$w sock_ns=$s" \
+    "getppid_added_ns=$(added "$g" "$base_g")" "write_added_ns=$(added "$w" "$base_w")" \
+    "sock_added_ns=$(added "$s" "$base_s")"
 done

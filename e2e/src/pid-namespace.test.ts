@@ -3,7 +3,7 @@ import { mkdtempSync, readFileSync, statSync, writeFileSync } from "node:fs";
 import { tmpdir } from "node:os";
 import { join } from "node:path";
 import { after, before, describe, it } from "node:test";
-import { AGENT_CLI } from "./helpers/agent.js";
+import { AGENT_CLI, captureHooksFromTestEnv } from "./helpers/agent.js";
 import {
   freePort,
   REPO_ROOT,
@@ -76,6 +76,7 @@ describe("agent in its own PID namespace", () => {
         BEYLA_PROMETHEUS_PORT: String(metricsPort),
         BEYLA_TRACE_PRINTER: "text",
         BEYLA_LOG_LEVEL: "debug",
+        ...captureHooksFromTestEnv(),
       },
     });
     await waitForPort(inner);
@@ -114,7 +115,7 @@ describe("agent in its own PID namespace", () => {
     assert.match(
       ns.stderr(),
       new RegExp(
-        `msg="eBPF programs attached" programs=\\d+ pid_filter="namespace" pid_namespace=${agentNsIno} `,
+        `msg="eBPF programs attached" programs=\\d+ hooks="(sockets|syscalls)" pid_filter="namespace" pid_namespace=${agentNsIno} `,
       ),
     );
     const ready = ns

@@ -28,6 +28,11 @@ export interface AgentOptions {
 
 export const AGENT_CLI = join(REPO_ROOT, "packages", "agent", "dist", "cli.js");
 
+export function captureHooksFromTestEnv(): Record<string, string> {
+  const hooks = process.env["BEYLA_EBPF_CAPTURE_HOOKS"];
+  return hooks === undefined ? {} : { BEYLA_EBPF_CAPTURE_HOOKS: hooks };
+}
+
 /** Starts the real agent CLI and waits until /readyz says it is instrumenting. */
 export async function startAgent(opts: AgentOptions = {}): Promise<AgentHandle> {
   const metricsPort = opts.metricsPort ?? (await freePort());
@@ -43,6 +48,8 @@ export async function startAgent(opts: AgentOptions = {}): Promise<AgentHandle> 
       PATH: process.env["PATH"] ?? "/usr/bin:/bin",
       BEYLA_PROMETHEUS_PORT: String(metricsPort),
       BEYLA_LOG_LEVEL: "debug",
+      // scripts/test.sh runs the capture suites a second time with the syscall hooks
+      ...captureHooksFromTestEnv(),
       ...opts.env,
     },
   });
@@ -57,7 +64,18 @@ export async function startAgent(opts: AgentOptions = {}): Promise<AgentHandle> 
     },
     20_000,
   );
+  checkCaptureHooks(child.stderr(), { ...captureHooksFromTestEnv(), ...opts.env });
   return agentHandle(child, metricsPort);
+}
+
+/** When the hooks were asked for, the agent says it loaded those. */
+function checkCaptureHooks(stderr: string, env: Record<string, string>): void {
+  const wanted = env["BEYLA_EBPF_CAPTURE_HOOKS"];
+  if (wanted === undefined || wanted === "auto") return;
+  const line = stderr.split("\n").find((l) => l.includes("eBPF programs attached")) ?? "";
+  if (!line.includes(`hooks="${wanted}"`)) {
+    throw new Error(`agent was asked for the ${wanted} hooks but logged: ${line}`);
+  }
 }
 
 /**

@@ -75,6 +75,7 @@ export class Agent {
     const capture = new HttpCapture({
       provisionalOnListen: true,
       selfPid: procNamespace.selfPid,
+      hooks: this.config.captureHooks,
       ...this.captureOptions,
       pidNamespace: this.captureOptions.pidNamespace ?? procNamespace,
     });
@@ -82,6 +83,7 @@ export class Agent {
     this.capture = capture;
     this.log.info("eBPF programs attached", {
       programs: attached.length,
+      hooks: capture.hooks,
       ...pidFilterFields(capture.pidFilter()),
     });
 

@@ -1,9 +1,16 @@
 /* SPDX-License-Identifier: Apache-2.0 */
 /*
- * HTTP/1.x capture on syscall tracepoints: no kprobes, no fentry. Every handler first checks
- * that the calling process is selected (one map lookup). Data syscalls and connect are hooked
- * at sys_exit only, when the number of bytes moved is known; their arguments are read from
- * the registers the kernel saved at entry.
+ * HTTP/1.x capture without kprobes or fentry. Two sets of hooks feed the same per-connection
+ * logic; the loader attaches one of them:
+ *  - socket hooks (Linux 6.3+): the sock_send_length and sock_recv_length tracepoints, which
+ *    fire only for socket I/O, inside sock_sendmsg()/sock_recvmsg(). No system call is traced,
+ *    so processes pay nothing on their other system calls;
+ *  - syscall hooks (older kernels): the exits of the data system calls, accept, connect and
+ *    close. Once any syscall tracepoint is attached, every system call of every process takes
+ *    the kernel's slower tracing path (bench/syscall-cost.sh).
+ * Every handler first checks that the calling process is selected (one map lookup). The data
+ * hooks fire when the number of bytes moved is known; the system call's arguments are read
+ * from the registers the kernel saved at its entry.
  */
 #include "common/base.h"
 #include "common/conn.h"
@@ -17,7 +24,44 @@ char LICENSE[] SEC("license") = "Dual BSD/GPL";
 #define sys_enter_ctx struct trace_event_raw_sys_enter
 #define sys_exit_ctx struct trace_event_raw_sys_exit
 
-/* Only the exit of a data syscall is hooked: its arguments come from the saved registers. */
+/*
+ * Socket hooks. sock_sendmsg() and sock_recvmsg() finished on `sk` (any socket family) and
+ * moved `ret` bytes (negative: an error, such as EAGAIN). A connection is tracked from its
+ * first request (its role follows from the direction of that request) until TCP_CLOSE; the
+ * process's FIN ends a server's response (sock_set_state below).
+ */
+static __always_inline int on_sock_io(struct sock *sk, int ret, int flags, __u8 dir) {
+  if (ret < 0 || (ret == 0 && dir == DIR_EGRESS) ||
+      (flags & (BEYLA_MSG_PEEK | BEYLA_MSG_ERRQUEUE))) {
+    return 0;
+  }
+  __u64 pid_tgid = selected_pid_tgid();
+  if (!pid_tgid || !is_inet_tcp(sk)) {
+    return 0;
+  }
+  if (ret == 0) {
+    on_socket_eof(sk);
+    return 0;
+  }
+  struct io_args args;
+  io_args_of_current_syscall(&args);
+  struct io_data data;
+  locate_io_data(&args, ret, &data);
+  on_socket_data(sk, pid_tgid, dir, &data, ret);
+  return 0;
+}
+
+SEC("raw_tp/sock_recv_length")
+int BPF_PROG(sock_recv_length, struct sock *sk, int ret, int flags) {
+  return on_sock_io(sk, ret, flags, DIR_INGRESS);
+}
+
+SEC("raw_tp/sock_send_length")
+int BPF_PROG(sock_send_length, struct sock *sk, int ret, int flags) {
+  return on_sock_io(sk, ret, flags, DIR_EGRESS);
+}
+
+/* Syscall hooks. Only the exit of a data syscall is hooked: its arguments come from the saved registers. */
 static __always_inline int exit_io(sys_exit_ctx *ctx, __u8 dir, __u32 kind) {
   __u64 pid_tgid = selected_pid_tgid();
   if (!pid_tgid || ctx->ret < 0) {
@@ -170,8 +214,9 @@ int process_exec(struct trace_event_raw_sched_process_exec *ctx) {
 }
 
 /*
- * The socket reached TCP_CLOSE (reset, or closed by a path we do not trace), or started
- * listening.
+ * Both sets: a TCP socket started listening, sent the process's FIN (FIN_WAIT1 after an active
+ * close, LAST_ACK after a passive one), or reached TCP_CLOSE (the end of every TCP socket:
+ * reset, last FIN, or the switch to TIME_WAIT).
  */
 SEC("tracepoint/sock/inet_sock_set_state")
 int sock_set_state(struct trace_event_raw_inet_sock_set_state *ctx) {
@@ -182,6 +227,8 @@ int sock_set_state(struct trace_event_raw_inet_sock_set_state *ctx) {
     report_listen(ctx);
   } else if (ctx->newstate == BEYLA_TCP_CLOSE) {
     tcp_closed((__u64)ctx->skaddr);
+  } else if (ctx->newstate == BEYLA_TCP_FIN_WAIT1 || ctx->newstate == BEYLA_TCP_LAST_ACK) {
+    fin_sent((__u64)ctx->skaddr);
   }
   return 0;
 }

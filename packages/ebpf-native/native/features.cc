@@ -37,7 +37,7 @@ Napi::Value ProbeWithErrno(Napi::Env env, Probe probe) {
 
 std::string TracefsEvents() {
   for (const char* dir : {"/sys/kernel/tracing/events", "/sys/kernel/debug/tracing/events"}) {
-    if (Exists(std::string(dir) + "/syscalls")) return dir;
+    if (Exists(std::string(dir) + "/sock") || Exists(std::string(dir) + "/syscalls")) return dir;
   }
   return "";
 }
@@ -52,8 +52,8 @@ std::string NoTracefsReason() {
 }
 }  // namespace
 
-// probeFeatures(): { btf, tracefs, syscallTracepoints, tracepointPrograms, ringBuffer,
-//                    bpfLoop, uprobes } — true, or a string saying why not.
+// probeFeatures(): { btf, tracefs, syscallTracepoints, socketTracepoints, tracepointPrograms,
+//                    rawTracepointPrograms, ringBuffer, bpfLoop, uprobes } — true, or a string saying why not.
 Napi::Value ProbeFeatures(const Napi::CallbackInfo& info) {
   Napi::Env env = info.Env();
   Napi::Object out = Napi::Object::New(env);
@@ -67,6 +67,16 @@ Napi::Value ProbeFeatures(const Napi::CallbackInfo& info) {
   out.Set("syscallTracepoints",
           syscalls ? Napi::Value(Napi::Boolean::New(env, true))
                    : Napi::Value(Napi::String::New(env, "syscalls/sock tracepoints not found")));
+  bool sockets = !events.empty() && Exists(events + "/sock/sock_send_length/id") &&
+                 Exists(events + "/sock/sock_recv_length/id") &&
+                 Exists(events + "/sock/inet_sock_set_state/id");
+  out.Set("socketTracepoints",
+          sockets ? Napi::Value(Napi::Boolean::New(env, true))
+                  : Napi::Value(Napi::String::New(
+                        env, "sock_send_length/sock_recv_length tracepoints not found (Linux 6.3+)")));
+  out.Set("rawTracepointPrograms", ProbeWithErrno(env, [] {
+            return libbpf_probe_bpf_prog_type(BPF_PROG_TYPE_RAW_TRACEPOINT, nullptr);
+          }));
   out.Set("tracepointPrograms", ProbeWithErrno(env, [] {
             return libbpf_probe_bpf_prog_type(BPF_PROG_TYPE_TRACEPOINT, nullptr);
           }));

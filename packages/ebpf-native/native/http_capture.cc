@@ -67,6 +67,23 @@ bool OptionU64(Napi::Object opts, const char* key, uint64_t* out) {
   return false;
 }
 
+// The two sets of data hooks (http.bpf.c): a program belongs to one by its section name.
+bool IsSocketHook(const char* section) { return strncmp(section, "raw_tp/sock_", 12) == 0; }
+bool IsSyscallHook(const char* section) {
+  return strncmp(section, "tracepoint/syscalls/", 20) == 0;
+}
+
+// Leaves the unused set out of the load, so the kernel neither verifies nor attaches it.
+void ChooseHooks(bpf_object* obj, bool socket_hooks) {
+  bpf_program* prog = nullptr;
+  bpf_object__for_each_program(prog, obj) {
+    const char* section = bpf_program__section_name(prog);
+    if (socket_hooks ? IsSyscallHook(section) : IsSocketHook(section)) {
+      bpf_program__set_autoload(prog, false);
+    }
+  }
+}
+
 Napi::Error ErrorWithCode(Napi::Env env, const std::string& message, int err,
                           const std::string& log) {
   Napi::Error e = Napi::Error::New(env, message);
@@ -92,8 +109,8 @@ Napi::Function HttpCapture::Define(Napi::Env env) {
                      });
 }
 
-// new HttpCapture({ ringBytes, maxConnections, wakeupBytes, provisionalOnListen?, selfTgid?,
-// pidNamespace? }): validated by the
+// new HttpCapture({ ringBytes, maxConnections, wakeupBytes, hooks?, provisionalOnListen?,
+// selfTgid?, pidNamespace? }): validated by the
 // TS layer. pidNamespace = { dev, ino }: the nsfs device (kernel dev_t encoding) and inode of
 // the PID namespace to report ids in; absent for the initial namespace (no translation).
 HttpCapture::HttpCapture(const Napi::CallbackInfo& info) : Napi::ObjectWrap<HttpCapture>(info) {
@@ -102,6 +119,16 @@ HttpCapture::HttpCapture(const Napi::CallbackInfo& info) : Napi::ObjectWrap<Http
   ring_bytes_ = OptionU32(opts, "ringBytes", 1u << 22);
   max_connections_ = OptionU32(opts, "maxConnections", 16384);
   wakeup_bytes_ = OptionU32(opts, "wakeupBytes", 1u << 13);
+  Napi::Value hooks = opts.Get("hooks");
+  if (hooks.IsString()) {
+    std::string name = hooks.As<Napi::String>().Utf8Value();
+    if (name != "sockets" && name != "syscalls") {
+      Napi::TypeError::New(env, "hooks must be \"sockets\" or \"syscalls\", got \"" + name + "\"")
+          .ThrowAsJavaScriptException();
+      return;
+    }
+    socket_hooks_ = name == "sockets";
+  }
   provisional_on_listen_ = opts.Get("provisionalOnListen").ToBoolean().Value();
   self_tgid_ = OptionU32(opts, "selfTgid", 0);
   Napi::Value ns = opts.Get("pidNamespace");
@@ -152,6 +179,7 @@ Napi::Value HttpCapture::Load(const Napi::CallbackInfo& info) {
   skel->rodata->pidns_ino = pidns_ino_;
   bpf_map__set_max_entries(skel->maps.events, ring_bytes_);
   bpf_map__set_max_entries(skel->maps.conns, max_connections_);
+  ChooseHooks(skel->obj, socket_hooks_);
   int err;
   {
     SignalsBlocked quiet;
@@ -184,6 +212,7 @@ Napi::Value HttpCapture::Attach(const Napi::CallbackInfo& info) {
   uint32_t i = 0;
   bpf_program* prog = nullptr;
   bpf_object__for_each_program(prog, skel_->obj) {
+    if (!bpf_program__autoload(prog)) continue;  // the other set of hooks
     Napi::Object r = Napi::Object::New(env);
     r.Set("program", bpf_program__name(prog));
     r.Set("section", bpf_program__section_name(prog));

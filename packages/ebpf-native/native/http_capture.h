@@ -48,6 +48,8 @@ class HttpCapture : public Napi::ObjectWrap<HttpCapture> {
   bool pidns_translate_ = false;
   uint64_t pidns_dev_ = 0;  // kernel dev_t encoding
   uint64_t pidns_ino_ = 0;
+  // Which data hooks to load: the socket tracepoints, or the syscall tracepoints (older kernels).
+  bool socket_hooks_ = true;
   bool provisional_on_listen_ = false;
   uint32_t self_tgid_ = 0;
   // The JS buffer being filled by the current Drain() call.

@@ -5,7 +5,8 @@ import { tmpdir } from "node:os";
 import { join } from "node:path";
 import { fileURLToPath } from "node:url";
 import { describe, it } from "node:test";
-import { probeKernelFeatures } from "./features.js";
+import { chooseCaptureHooks, missingForHttpCapture, probeKernelFeatures } from "./features.js";
+import type { KernelFeatures } from "./native-binding.js";
 
 const ADDON = fileURLToPath(new URL("../build/beyla_native.node", import.meta.url));
 const PERMISSION = "permission denied (the bpf() call needs CAP_BPF and CAP_PERFMON, or root)";
@@ -28,6 +29,7 @@ describe("probeKernelFeatures", () => {
       [f.btf, f.syscallTracepoints, f.tracepointPrograms, f.ringBuffer, f.bpfLoop],
       [true, true, true, true, true],
     );
+    assert.deepEqual([f.socketTracepoints, f.rawTracepointPrograms], [true, true]);
   });
 
   it("says permission denied, not 'not supported', to root without capabilities", () => {
@@ -58,5 +60,58 @@ describe("probeKernelFeatures", () => {
     } finally {
       rmSync(dir, { recursive: true, force: true });
     }
+  });
+});
+
+/** A kernel with everything, changed by `overrides`. */
+function kernel(overrides: Partial<KernelFeatures> = {}): KernelFeatures {
+  return {
+    btf: true,
+    tracefs: "/sys/kernel/tracing/events",
+    syscallTracepoints: true,
+    socketTracepoints: true,
+    tracepointPrograms: true,
+    rawTracepointPrograms: true,
+    ringBuffer: true,
+    bpfLoop: true,
+    uprobes: true,
+    ...overrides,
+  };
+}
+
+const NO_SOCKET_TPS = "sock_send_length/sock_recv_length tracepoints not found (Linux 6.3+)";
+
+describe("choosing the capture hooks", () => {
+  it("takes the socket hooks where the kernel has them, else the syscall hooks", () => {
+    assert.equal(chooseCaptureHooks(kernel(), "auto"), "sockets");
+    assert.equal(
+      chooseCaptureHooks(kernel({ socketTracepoints: NO_SOCKET_TPS }), "auto"),
+      "syscalls",
+    );
+    assert.equal(chooseCaptureHooks(kernel({ rawTracepointPrograms: "x" }), "auto"), "syscalls");
+    assert.equal(chooseCaptureHooks(kernel(), "syscalls"), "syscalls");
+  });
+
+  it("needs one set of hooks with auto, and names what each set misses when neither works", () => {
+    assert.deepEqual(missingForHttpCapture(kernel({ socketTracepoints: NO_SOCKET_TPS })), []);
+    assert.deepEqual(
+      missingForHttpCapture(
+        kernel({ socketTracepoints: NO_SOCKET_TPS, syscallTracepoints: "not found" }),
+      ),
+      [
+        `sock_send_length/sock_recv_length tracepoints (Linux 6.3+, tracefs): ${NO_SOCKET_TPS}`,
+        "syscall and sock tracepoints (CONFIG_FTRACE_SYSCALLS, tracefs): not found",
+      ],
+    );
+  });
+
+  it("names what the hooks asked for miss, and what every set needs", () => {
+    assert.deepEqual(
+      missingForHttpCapture(kernel({ socketTracepoints: NO_SOCKET_TPS }), "sockets"),
+      [`sock_send_length/sock_recv_length tracepoints (Linux 6.3+, tracefs): ${NO_SOCKET_TPS}`],
+    );
+    assert.deepEqual(missingForHttpCapture(kernel({ bpfLoop: "no" }), "syscalls"), [
+      "bpf_loop helper (kernel 5.17+): no",
+    ]);
   });
 });

@@ -73,109 +73,134 @@ function copy(r: HttpEventRecord): Seen {
   };
 }
 
-describe("HttpCapture on this kernel", () => {
-  // A long drain interval: a listen event must arrive through the kernel's wakeup.
-  const capture = new HttpCapture({ drainIntervalMs: 60_000 });
-  const seen: Seen[] = [];
-  const listens: ListenEventRecord[] = [];
-  const execs: number[] = [];
-  let server: ReturnType<typeof spawn>;
-  let port: number;
+for (const hooks of ["sockets", "syscalls"] as const) {
+  describe(`HttpCapture on this kernel, ${hooks} hooks`, () => {
+    // A long drain interval: a listen event must arrive through the kernel's wakeup.
+    const capture = new HttpCapture({ drainIntervalMs: 60_000, hooks });
+    const seen: Seen[] = [];
+    const listens: ListenEventRecord[] = [];
+    const execs: number[] = [];
+    let server: ReturnType<typeof spawn>;
+    let port: number;
 
-  before(async () => {
-    const dir = mkdtempSync(join(tmpdir(), "beyla-capture-"));
-    writeFileSync(join(dir, "hello.txt"), "hello world\n");
-    port = await freePort();
-    server = spawn("python3", ["-m", "http.server", String(port), "--bind", "127.0.0.1"], {
-      cwd: dir,
-      stdio: "ignore",
+    before(async () => {
+      const dir = mkdtempSync(join(tmpdir(), "beyla-capture-"));
+      writeFileSync(join(dir, "hello.txt"), "hello world\n");
+      port = await freePort();
+      server = spawn("python3", ["-m", "http.server", String(port), "--bind", "127.0.0.1"], {
+        cwd: dir,
+        stdio: "ignore",
+      });
+      await waitForPort(port);
+      capture.open();
+      assert.equal(capture.hooks, hooks);
+      capture.select(server.pid!);
+      capture.start((r) => seen.push(copy(r)), {
+        onListen: (l) => listens.push({ ...l }),
+        onExec: (pid) => execs.push(pid),
+      });
     });
-    await waitForPort(port);
-    capture.open();
-    capture.select(server.pid!);
-    capture.start((r) => seen.push(copy(r)), {
-      onListen: (l) => listens.push({ ...l }),
-      onExec: (pid) => execs.push(pid),
+
+    after(() => {
+      capture.close();
+      server.kill();
     });
-  });
 
-  after(() => {
-    capture.close();
-    server.kill();
-  });
+    it("reports every exec() of any process, selected or not", async () => {
+      // spawn() execs sh, which then execs sleep in the same process: two exec() calls
+      const child = spawn("sh", ["-c", "exec sleep 0.2"], { stdio: "ignore" });
+      await new Promise((r) => child.once("exit", r));
+      capture.drain();
+      assert.equal(execs.filter((pid) => pid === child.pid).length, 2);
+    });
 
-  it("reports every exec() of any process, selected or not", async () => {
-    // spawn() execs sh, which then execs sleep in the same process: two exec() calls
-    const child = spawn("sh", ["-c", "exec sleep 0.2"], { stdio: "ignore" });
-    await new Promise((r) => child.once("exit", r));
-    capture.drain();
-    assert.equal(execs.filter((pid) => pid === child.pid).length, 2);
-  });
+    it("gives one exact record per request of a selected process", async () => {
+      execFileSync("curl", ["-s", "-o", "/dev/null", `http://127.0.0.1:${port}/hello.txt`]);
+      execFileSync("curl", ["-s", "-o", "/dev/null", `http://127.0.0.1:${port}/missing`]);
+      await new Promise((r) => setTimeout(r, 200));
+      capture.drain();
+      assert.equal(seen.length, 2);
+      const [ok, missing] = seen;
+      assert.equal(ok!.pid, server.pid);
+      assert.equal(ok!.role, BEYLA_ROLE_SERVER);
+      assert.equal(ok!.status, 200);
+      assert.equal(ok!.localPort, port);
+      assert.equal(ok!.local, "127.0.0.1");
+      assert.equal(ok!.remote, "127.0.0.1");
+      assert.equal(ok!.head, "GET /hello.txt HTTP/1.1");
+      assert.equal(ok!.requestBytes, BigInt(ok!.requestHeaderLen), "a GET has no body");
+      assert.equal(ok!.responseBytes - BigInt(ok!.responseHeaderLen), 12n, "the body is 12 bytes");
+      assert.equal(ok!.durationPositive, true);
+      assert.equal(missing!.status, 404);
+      assert.equal(missing!.head, "GET /missing HTTP/1.1");
+      assert.equal(capture.stats().ringbufDrops, 0);
+      assert.equal(capture.stats().events, 2);
+    });
 
-  it("gives one exact record per request of a selected process", async () => {
-    execFileSync("curl", ["-s", "-o", "/dev/null", `http://127.0.0.1:${port}/hello.txt`]);
-    execFileSync("curl", ["-s", "-o", "/dev/null", `http://127.0.0.1:${port}/missing`]);
-    await new Promise((r) => setTimeout(r, 200));
-    capture.drain();
-    assert.equal(seen.length, 2);
-    const [ok, missing] = seen;
-    assert.equal(ok!.pid, server.pid);
-    assert.equal(ok!.role, BEYLA_ROLE_SERVER);
-    assert.equal(ok!.status, 200);
-    assert.equal(ok!.localPort, port);
-    assert.equal(ok!.local, "127.0.0.1");
-    assert.equal(ok!.remote, "127.0.0.1");
-    assert.equal(ok!.head, "GET /hello.txt HTTP/1.1");
-    assert.equal(ok!.requestBytes, BigInt(ok!.requestHeaderLen), "a GET has no body");
-    assert.equal(ok!.responseBytes - BigInt(ok!.responseHeaderLen), 12n, "the body is 12 bytes");
-    assert.equal(ok!.durationPositive, true);
-    assert.equal(missing!.status, 404);
-    assert.equal(missing!.head, "GET /missing HTTP/1.1");
-    assert.equal(capture.stats().ringbufDrops, 0);
-    assert.equal(capture.stats().events, 2);
-  });
-
-  it("reports a listen() of any process, selected or not, at once", async () => {
-    const listenPort = await freePort();
-    const script = `import socket,time
+    it("reports a listen() of any process, selected or not, at once", async () => {
+      const listenPort = await freePort();
+      const script = `import socket,time
 s=socket.socket()
 s.bind(("127.0.0.1",${listenPort}))
 s.listen()
 time.sleep(30)`;
-    const child = spawn("python3", ["-c", script], { stdio: "ignore" });
-    try {
-      const mine = () => listens.filter((l) => l.pid === child.pid);
-      for (let i = 0; i < 100 && mine().length === 0; i++) {
-        await new Promise((r) => setTimeout(r, 20));
+      const child = spawn("python3", ["-c", script], { stdio: "ignore" });
+      try {
+        const mine = () => listens.filter((l) => l.pid === child.pid);
+        for (let i = 0; i < 100 && mine().length === 0; i++) {
+          await new Promise((r) => setTimeout(r, 20));
+        }
+        assert.deepEqual(mine(), [{ type: 2, family: 2, port: listenPort, pid: child.pid }]);
+      } finally {
+        child.kill();
       }
-      assert.deepEqual(mine(), [{ type: 2, family: 2, port: listenPort, pid: child.pid }]);
-    } finally {
-      child.kill();
-    }
-  });
+    });
 
-  it("sees nothing once the process is no longer selected", async () => {
-    seen.length = 0;
-    capture.unselect(server.pid!);
-    execFileSync("curl", ["-s", "-o", "/dev/null", `http://127.0.0.1:${port}/hello.txt`]);
-    await new Promise((r) => setTimeout(r, 200));
-    capture.drain();
-    assert.equal(seen.length, 0);
-  });
+    it("sees nothing once the process is no longer selected", async () => {
+      seen.length = 0;
+      capture.unselect(server.pid!);
+      execFileSync("curl", ["-s", "-o", "/dev/null", `http://127.0.0.1:${port}/hello.txt`]);
+      await new Promise((r) => setTimeout(r, 200));
+      capture.drain();
+      assert.equal(seen.length, 0);
+    });
 
-  it("is safe to close twice and refuses use after close", () => {
+    it("is safe to close twice and refuses use after close", () => {
+      const c = new HttpCapture();
+      c.open();
+      c.close();
+      c.close();
+      assert.throws(() => c.select(1), /not open/);
+    });
+
+    it("rejects bad options with the value", () => {
+      assert.throws(
+        () => new HttpCapture({ ringBytes: 3000 }),
+        /ringBytes must be a power of two >= 4096, got 3000/,
+      );
+      assert.throws(
+        () => new HttpCapture({ hooks: "kprobes" as "auto" }),
+        /hooks must be auto, sockets or syscalls, got kprobes/,
+      );
+    });
+  });
+}
+
+describe("HttpCapture hooks on this kernel (6.3+)", () => {
+  it("chooses the socket hooks by default, with 4 programs", () => {
     const c = new HttpCapture();
-    c.open();
-    c.close();
-    c.close();
-    assert.throws(() => c.select(1), /not open/);
-  });
-
-  it("rejects bad options with the value", () => {
-    assert.throws(
-      () => new HttpCapture({ ringBytes: 3000 }),
-      /ringBytes must be a power of two >= 4096, got 3000/,
-    );
+    try {
+      const attached = c.open().map((r) => r.section);
+      assert.equal(c.hooks, "sockets");
+      assert.deepEqual(attached.sort(), [
+        "raw_tp/sock_recv_length",
+        "raw_tp/sock_send_length",
+        "tracepoint/sched/sched_process_exec",
+        "tracepoint/sock/inet_sock_set_state",
+      ]);
+    } finally {
+      c.close();
+    }
   });
 });
 

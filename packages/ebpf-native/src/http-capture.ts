@@ -12,9 +12,10 @@ import {
   type HttpEventRecord,
   type ListenEventRecord,
 } from "./event-layout.generated.js";
-import { missingForHttpCapture } from "./features.js";
+import { chooseCaptureHooks, missingForHttpCapture } from "./features.js";
 import {
   type AttachResult,
+  type CaptureHooks,
   type KernelStats,
   type NativeCaptureOptions,
   nativeModule,
@@ -58,6 +59,11 @@ export interface HttpCaptureOptions {
   provisionalOnListen?: boolean;
   /** This process's pid (in `pidNamespace`): never captured provisionally. */
   selfPid?: number;
+  /**
+   * The kernel hooks to load (CaptureHooks). Default "auto": the socket hooks where the kernel
+   * has them (Linux 6.3+), else the syscall hooks.
+   */
+  hooks?: CaptureHooks | "auto";
 }
 
 export type HttpRecordHandler = (record: HttpEventRecord) => void;
@@ -73,7 +79,7 @@ export interface ProcessEventHandlers {
 }
 
 type SizeOptions = Required<
-  Omit<HttpCaptureOptions, "pidNamespace" | "provisionalOnListen" | "selfPid">
+  Omit<HttpCaptureOptions, "pidNamespace" | "provisionalOnListen" | "selfPid" | "hooks">
 >;
 
 const DEFAULTS: SizeOptions = {
@@ -109,6 +115,8 @@ export class HttpCapture {
   private readonly options: SizeOptions;
   private readonly pidNamespace: PidNamespace | undefined;
   private readonly provisional: { on: boolean; selfPid: number | undefined };
+  private readonly wantedHooks: CaptureHooks | "auto";
+  private loadedHooks: CaptureHooks | undefined;
   private native: NativeHttpCapture | undefined;
   private timer: NodeJS.Timeout | undefined;
   private readonly batch: Uint8Array;
@@ -122,8 +130,12 @@ export class HttpCapture {
   private malformed = 0;
 
   constructor(options: HttpCaptureOptions = {}) {
-    const { pidNamespace, provisionalOnListen, selfPid, ...sizes } = options;
+    const { pidNamespace, provisionalOnListen, selfPid, hooks, ...sizes } = options;
     this.provisional = { on: provisionalOnListen === true, selfPid };
+    this.wantedHooks = hooks ?? "auto";
+    if (!["auto", "sockets", "syscalls"].includes(this.wantedHooks)) {
+      throw new RangeError(`hooks must be auto, sockets or syscalls, got ${String(hooks)}`);
+    }
     this.options = { ...DEFAULTS, ...sizes };
     checkOptions(this.options);
     this.pidNamespace = pidNamespace;
@@ -134,14 +146,17 @@ export class HttpCapture {
   /** Loads and attaches the programs. Throws BpfNotSupportedError or BpfLoadError. */
   open(): AttachResult[] {
     const mod = nativeModule();
-    const missing = missingForHttpCapture(mod.probeFeatures());
+    const features = mod.probeFeatures();
+    const missing = missingForHttpCapture(features, this.wantedHooks);
     if (missing.length > 0) {
       throw new BpfNotSupportedError(missing);
     }
+    const hooks = chooseCaptureHooks(features, this.wantedHooks);
     const nativeOptions: NativeCaptureOptions = {
       ringBytes: this.options.ringBytes,
       maxConnections: this.options.maxConnections,
       wakeupBytes: this.options.wakeupBytes,
+      hooks,
     };
     const detected = this.pidNamespace === undefined ? detectPidNamespace() : undefined;
     const ns = this.pidNamespace ?? detected!;
@@ -179,7 +194,13 @@ export class HttpCapture {
       );
     }
     this.native = native;
+    this.loadedHooks = hooks;
     return results;
+  }
+
+  /** The hooks open() loaded; undefined before. */
+  get hooks(): CaptureHooks | undefined {
+    return this.loadedHooks;
   }
 
   select(pid: number): void {

@@ -8,7 +8,13 @@ export type {
 } from "./http-capture.js";
 export { BpfLoadError, BpfNotSupportedError } from "./errors.js";
 export { probeKernelFeatures, missingForHttpCapture } from "./features.js";
-export type { KernelFeatures, KernelStats, AttachResult, PidFilterInfo } from "./native-binding.js";
+export type {
+  AttachResult,
+  CaptureHooks,
+  KernelFeatures,
+  KernelStats,
+  PidFilterInfo,
+} from "./native-binding.js";
 export {
   detectPidNamespace,
   INITIAL_PID_NAMESPACE_INO,

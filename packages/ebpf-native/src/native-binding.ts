@@ -38,10 +38,19 @@ export interface NativeHttpCapture {
 export type PidFilterInfo =
   { mode: "initial" } | { mode: "namespace"; dev: number; ino: number; level: number | null };
 
+/**
+ * The kernel hooks that see a process's socket I/O: the sock_send_length/sock_recv_length
+ * tracepoints (Linux 6.3+; only socket I/O pays), or the data system calls' tracepoints (older
+ * kernels; every system call of every process pays the kernel's tracing path).
+ */
+export type CaptureHooks = "sockets" | "syscalls";
+
 export interface NativeCaptureOptions {
   ringBytes: number;
   maxConnections: number;
   wakeupBytes: number;
+  /** Which data hooks to load (see CaptureHooks). Absent: sockets. */
+  hooks?: CaptureHooks;
   /** Absent: the initial PID namespace, ids are not translated. */
   pidNamespace?: { dev: number; ino: number };
   /** A new listener is captured provisionally (HttpCaptureOptions.provisionalOnListen). */
@@ -55,7 +64,10 @@ export interface KernelFeatures {
   btf: true | string;
   tracefs: string;
   syscallTracepoints: true | string;
+  /** sock:sock_send_length and sock:sock_recv_length (Linux 6.3+), for the socket hooks. */
+  socketTracepoints: true | string;
   tracepointPrograms: true | string;
+  rawTracepointPrograms: true | string;
   ringBuffer: true | string;
   bpfLoop: true | string;
   uprobes: true | string;

@@ -54,6 +54,7 @@ export {
 } from "./config/selector.js";
 export type {
   AgentConfig,
+  CaptureHooksChoice,
   ControlConfig,
   DiscoveryConfig,
   IgnoreMode,

@@ -20,7 +20,8 @@ struct conn_state {
   __u8 phase;
   __u8 chunked;
   __u8 head_request; /* HEAD: the response has no body whatever its headers say */
-  __u32 _pad;
+  __u8 closed; /* TCP reached CLOSE while a request waited for its answer (tcp_closed) */
+  __u8 _pad[3];
 };
 
 struct {
@@ -95,17 +96,39 @@ static __always_inline void close_conn(__u64 key) {
 /*
  * TCP reached CLOSE (a reset, or the last FIN). This can happen inside the very write that
  * carries the response (over loopback the peer's RST is processed synchronously), so a
- * request still waiting for its answer is left for the process's own write or close().
+ * request still waiting for its answer is only marked: the process's own write finishes it
+ * (on_socket_data), and a socket allocated later at the same address replaces it.
  */
 static __always_inline void tcp_closed(__u64 key) {
   struct conn_state *c = bpf_map_lookup_elem(&conns, &key);
-  if (!c || c->phase == PHASE_REQUEST) {
+  if (!c) {
+    return;
+  }
+  if (c->phase == PHASE_REQUEST) {
+    c->closed = 1;
     return;
   }
   if (c->phase == PHASE_RESPONSE) {
     finish_request(c, BEYLA_END_BY_CLOSE);
   }
   bpf_map_delete_elem(&conns, &key);
+}
+
+/*
+ * The process sent its FIN (close() or shutdown(), in its own context): a server's response
+ * ends here. A client's response may still arrive, and the entry lives until TCP_CLOSE.
+ */
+static __always_inline void fin_sent(__u64 key) {
+  struct conn_state *c = bpf_map_lookup_elem(&conns, &key);
+  if (!c || c->role != BEYLA_ROLE_SERVER) {
+    return;
+  }
+  if (c->phase == PHASE_RESPONSE) {
+    finish_request(c, BEYLA_END_BY_CLOSE);
+  } else if (c->phase == PHASE_REQUEST) {
+    count_stat(BEYLA_STAT_UNANSWERED);
+    c->phase = PHASE_IDLE;
+  }
 }
 
 #endif

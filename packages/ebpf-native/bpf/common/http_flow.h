@@ -99,6 +99,20 @@ static __always_inline void on_response_data(struct conn_state *c, struct io_dat
   }
 }
 
+/*
+ * True when `c` is the state of a socket that was closed, and `sk` was allocated at its address
+ * since: the entry outlived its socket (a request left waiting at TCP_CLOSE, a reset racing the
+ * first read). Checked when a request starts, so a new connection never takes an old one's
+ * role and addresses.
+ */
+static __always_inline int is_stale(struct conn_state *c, struct sock *sk) {
+  if (c->closed) {
+    return BPF_CORE_READ(sk, __sk_common.skc_state) != BEYLA_TCP_CLOSE;
+  }
+  return c->ev.local_port != BPF_CORE_READ(sk, __sk_common.skc_num) ||
+         c->ev.remote_port != bpf_ntohs(BPF_CORE_READ(sk, __sk_common.skc_dport));
+}
+
 /* Bytes moved on a TCP socket of a selected process. */
 static __always_inline void on_socket_data(struct sock *sk, __u64 pid_tgid, __u8 dir,
                                            struct io_data *d, __u64 bytes) {
@@ -109,6 +123,13 @@ static __always_inline void on_socket_data(struct sock *sk, __u64 pid_tgid, __u8
                       bpf_probe_read_user(first, sizeof(first), d->head) == 0 &&
                       is_http_request_start(first);
   struct conn_state *c = bpf_map_lookup_elem(&conns, &key);
+  if (c && (request_start || c->closed) && is_stale(c, sk)) {
+    if (c->phase == PHASE_REQUEST) {
+      count_stat(BEYLA_STAT_UNANSWERED);
+    }
+    bpf_map_delete_elem(&conns, &key);
+    c = NULL;
+  }
   if (!c) {
     if (!request_start) {
       return;
@@ -119,6 +140,8 @@ static __always_inline void on_socket_data(struct sock *sk, __u64 pid_tgid, __u8
       return;
     }
     read_tuple(sk, &c->ev);
+    /* data read after a reset: no TCP_CLOSE will follow to remove the entry */
+    c->closed = BPF_CORE_READ(sk, __sk_common.skc_state) == BEYLA_TCP_CLOSE;
   }
   int request_side = (c->role == BEYLA_ROLE_SERVER) == (dir == DIR_INGRESS);
   if (!request_side) {
@@ -127,6 +150,13 @@ static __always_inline void on_socket_data(struct sock *sk, __u64 pid_tgid, __u8
     start_request(c, pid_tgid, d, bytes, now);
   } else if (c->phase == PHASE_REQUEST) {
     c->ev.request_bytes += bytes;
+  }
+  if (c->closed) {
+    /* the answer of a request whose connection already closed: nothing follows it */
+    if (c->phase == PHASE_RESPONSE) {
+      finish_request(c, BEYLA_END_BY_CLOSE);
+    }
+    bpf_map_delete_elem(&conns, &key);
   }
 }
 

@@ -7,6 +7,7 @@
 #define BEYLA_IO_ARGS_H
 
 #include "base.h"
+#include "syscall_nr.h"
 
 #define IO_BUFFER 0 /* read/write/recvfrom/sendto: a plain buffer */
 #define IO_IOVEC 1 /* readv/writev */
@@ -42,6 +43,40 @@ static __always_inline void io_args_at_exit(__u32 kind, struct io_args *out) {
   out->fd = (__u32)PT_REGS_PARM1_CORE_SYSCALL(regs);
   out->ptr = PT_REGS_PARM2_CORE_SYSCALL(regs);
   out->iovcnt = (__u32)PT_REGS_PARM3_CORE_SYSCALL(regs);
+  out->kind = kind;
+  out->_pad = 0;
+}
+
+/* How the data system call `nr` describes its bytes; IO_NO_DATA for any other call. */
+static __always_inline __u32 io_kind_of_syscall(__u64 nr) {
+  switch (nr) {
+  case BEYLA_NR_READ:
+  case BEYLA_NR_WRITE:
+  case BEYLA_NR_RECVFROM:
+  case BEYLA_NR_SENDTO:
+    return IO_BUFFER;
+  case BEYLA_NR_READV:
+  case BEYLA_NR_WRITEV:
+    return IO_IOVEC;
+  case BEYLA_NR_RECVMSG:
+  case BEYLA_NR_SENDMSG:
+    return IO_MSGHDR;
+  default:
+    return IO_NO_DATA; /* sendfile, splice, sendmmsg, io_uring: bytes are counted only */
+  }
+}
+
+/*
+ * The arguments of the system call the current task is in, when a socket hook fires inside
+ * it: the call is identified by its number, so a sendmsg() and a write() on the same socket
+ * are each read their own way.
+ */
+static __always_inline void io_args_of_current_syscall(struct io_args *out) {
+  struct pt_regs *regs = (struct pt_regs *)bpf_task_pt_regs(bpf_get_current_task_btf());
+  __u32 kind = io_kind_of_syscall(BEYLA_SYSCALL_NR(regs));
+  out->fd = (__u32)PT_REGS_PARM1_CORE_SYSCALL(regs);
+  out->ptr = kind == IO_NO_DATA ? 0 : PT_REGS_PARM2_CORE_SYSCALL(regs);
+  out->iovcnt = kind == IO_IOVEC ? (__u32)PT_REGS_PARM3_CORE_SYSCALL(regs) : 0;
   out->kind = kind;
   out->_pad = 0;
 }

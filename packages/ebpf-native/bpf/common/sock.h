@@ -40,6 +40,13 @@ static __always_inline struct sock *tcp_sock_of_fd(__u32 fd) {
   return sk;
 }
 
+/* True when `sk` is an IPv4/IPv6 TCP socket. */
+static __always_inline int is_inet_tcp(struct sock *sk) {
+  __u16 family = BPF_CORE_READ(sk, __sk_common.skc_family);
+  return (family == BEYLA_AF_INET || family == BEYLA_AF_INET6) &&
+         BPF_CORE_READ(sk, sk_protocol) == BEYLA_IPPROTO_TCP;
+}
+
 /* Fills the family, addresses and ports of the event from the socket. */
 static __always_inline void read_tuple(struct sock *sk, struct beyla_http_event *ev) {
   __u16 family = BPF_CORE_READ(sk, __sk_common.skc_family);

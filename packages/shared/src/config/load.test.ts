@@ -44,6 +44,8 @@ otel_traces_export:
   endpoint: http://collector:4317
 internal_metrics:
   exporter: prometheus
+ebpf:
+  capture_hooks: syscalls
 `;
 
 describe("loadAgentConfig", () => {
@@ -63,6 +65,7 @@ describe("loadAgentConfig", () => {
       metricsTtlMs: 300_000,
       maxSeries: 10_000,
       internalMetrics: false,
+      captureHooks: "auto",
       warnings: [],
     });
   });
@@ -93,6 +96,7 @@ describe("loadAgentConfig", () => {
       metricsTtlMs: 600_000,
       maxSeries: 5000,
       internalMetrics: true,
+      captureHooks: "syscalls",
       warnings: [],
       prometheus: { port: 9090, path: "/prom" },
       otelMetrics: {
@@ -126,6 +130,7 @@ describe("loadAgentConfig", () => {
         BEYLA_PROMETHEUS_PATH: "/m",
         BEYLA_DISCOVERY_POLL_INTERVAL: "100ms",
         BEYLA_INTERNAL_METRICS_EXPORTER: "disabled",
+        BEYLA_EBPF_CAPTURE_HOOKS: "sockets",
         OTEL_EXPORTER_OTLP_ENDPOINT: "https://otlp.example.com/otlp",
         OTEL_EXPORTER_OTLP_PROTOCOL: "http/protobuf",
         OTEL_EXPORTER_OTLP_HEADERS: "Authorization=Basic%20dXNlcjprZXk%3D",
@@ -147,6 +152,7 @@ describe("loadAgentConfig", () => {
         prometheus: cfg.prometheus,
         pollIntervalMs: cfg.discovery.pollIntervalMs,
         internalMetrics: cfg.internalMetrics,
+        captureHooks: cfg.captureHooks,
         metrics: cfg.otelMetrics,
         traces: cfg.otelTraces?.endpoint,
       },
@@ -158,6 +164,7 @@ describe("loadAgentConfig", () => {
         prometheus: { port: 9400, path: "/m" },
         pollIntervalMs: 100,
         internalMetrics: false,
+        captureHooks: "sockets",
         metrics: {
           endpoint: "https://otlp.example.com/otlp/v1/metrics",
           protocol: "http/protobuf",
@@ -226,7 +233,7 @@ describe("loadAgentConfig", () => {
   it("warns about reference options it does not implement, and goes on", () => {
     const cfg = loadAgentConfig({
       yamlText:
-        "log_format: json\ndiscovery:\n  skip_go_specific_tracers: true\nprometheus_export:\n  features: [application]\notel_traces_export:\n  sampler: {name: always_on}\ninternal_metrics:\n  prometheus: {port: 6060}\n",
+        "log_format: json\ndiscovery:\n  skip_go_specific_tracers: true\nprometheus_export:\n  features: [application]\notel_traces_export:\n  sampler: {name: always_on}\ninternal_metrics:\n  prometheus: {port: 6060}\nebpf:\n  wakeup_len: 10\n",
       env: {},
     });
     assert.deepEqual(cfg.warnings, [
@@ -235,6 +242,7 @@ describe("loadAgentConfig", () => {
       'config: field "otel_traces_export.sampler" is an option of the reference agent that this agent does not implement; ignored',
       'config: field "discovery.skip_go_specific_tracers" is an option of the reference agent that this agent does not implement; ignored',
       'config: field "internal_metrics.prometheus" is an option of the reference agent that this agent does not implement; ignored',
+      'config: field "ebpf.wakeup_len" is an option of the reference agent that this agent does not implement; ignored',
       'config: field "otel_traces_export" has no endpoint (nor OTEL_EXPORTER_OTLP_ENDPOINT / OTEL_EXPORTER_OTLP_TRACES_ENDPOINT); OTLP traces export is off',
     ]);
   });
@@ -253,7 +261,7 @@ describe("loadAgentConfig", () => {
       "an unknown top-level key, with a suggestion",
       "open_ports: 80",
       {},
-      'config: field "open_ports": unknown key (did you mean "open_port"?); allowed: one of open_port, executable_name, service_name, service_namespace, log_level, trace_printer, discovery, routes, attributes, prometheus_export, otel_metrics_export, otel_traces_export, internal_metrics, metrics_max_series',
+      'config: field "open_ports": unknown key (did you mean "open_port"?); allowed: one of open_port, executable_name, service_name, service_namespace, log_level, trace_printer, discovery, routes, attributes, prometheus_export, otel_metrics_export, otel_traces_export, internal_metrics, metrics_max_series, ebpf',
     ],
     [
       "an unknown discovery key",
@@ -296,6 +304,18 @@ describe("loadAgentConfig", () => {
       "",
       { BEYLA_LOG_LEVEL: "warning" },
       'config: environment variable "BEYLA_LOG_LEVEL": value "warning" is not allowed (did you mean "warn"?); allowed: one of debug, info, warn, error',
+    ],
+    [
+      "a bad capture_hooks",
+      "ebpf:\n  capture_hooks: kprobes",
+      {},
+      'config: field "ebpf.capture_hooks": value "kprobes" is not allowed; allowed: one of auto, sockets, syscalls',
+    ],
+    [
+      "a bad BEYLA_EBPF_CAPTURE_HOOKS",
+      "",
+      { BEYLA_EBPF_CAPTURE_HOOKS: "socket" },
+      'config: environment variable "BEYLA_EBPF_CAPTURE_HOOKS": value "socket" is not allowed (did you mean "sockets"?); allowed: one of auto, sockets, syscalls',
     ],
     [
       "a bad trace printer",

@@ -18,6 +18,7 @@ import { PortRanges } from "./port-ranges.js";
 import { Regex } from "./regex.js";
 import type {
   AgentConfig,
+  CaptureHooksChoice,
   DiscoveryConfig,
   LogLevel,
   ServiceSelector,
@@ -37,6 +38,7 @@ export interface LoadAgentConfigOptions {
 export const LOG_LEVELS: readonly LogLevel[] = ["debug", "info", "warn", "error"];
 export const TRACE_PRINTERS: readonly TracePrinter[] = ["disabled", "text", "json"];
 const INTERNAL_EXPORTERS = ["disabled", "prometheus", "otel"] as const;
+const CAPTURE_HOOKS: readonly CaptureHooksChoice[] = ["auto", "sockets", "syscalls"];
 export const DEFAULT_POLL_INTERVAL_MS = 500;
 
 const TOP_KEYS = [
@@ -54,6 +56,7 @@ const TOP_KEYS = [
   "otel_traces_export",
   "internal_metrics",
   "metrics_max_series",
+  "ebpf",
 ];
 /** Reference-agent sections this agent does not implement: accepted with a warning. */
 const TOP_IGNORED_KEYS = [
@@ -61,7 +64,6 @@ const TOP_IGNORED_KEYS = [
   "log_format",
   "enforce_sys_caps",
   "channel_buffer_len",
-  "ebpf",
   "filter",
   "name_resolver",
   "network",
@@ -126,6 +128,7 @@ function build(opts: LoadAgentConfigOptions): AgentConfig {
     metricsTtlMs: resolveMetricsTtl(prometheusSection, metricsSection, env, warnings),
     maxSeries: resolveMaxSeries(root, env),
     internalMetrics: parseInternalMetrics(root.object("internal_metrics"), env, warnings),
+    captureHooks: parseCaptureHooks(root.object("ebpf"), env, warnings),
     warnings,
   };
   const control = parseControl(env);
@@ -199,6 +202,29 @@ function parseInternalMetrics(section: YamlObject, env: EnvReader, warnings: str
     section.enumOf("exporter", INTERNAL_EXPORTERS) ??
     "disabled";
   return exporter !== "disabled";
+}
+
+/**
+ * `ebpf.capture_hooks` / BEYLA_EBPF_CAPTURE_HOOKS, this agent's own key. The section's other
+ * keys are the reference agent's tuning knobs (wakeup_len, track_request_headers, ...): each is
+ * accepted with a warning.
+ */
+function parseCaptureHooks(
+  section: YamlObject,
+  env: EnvReader,
+  warnings: string[],
+): CaptureHooksChoice {
+  const own = ["capture_hooks"];
+  section.checkKeys(
+    own,
+    section.keys().filter((k) => !own.includes(k)),
+    warnings,
+  );
+  return (
+    env.enumOf("BEYLA_EBPF_CAPTURE_HOOKS", CAPTURE_HOOKS) ??
+    section.enumOf("capture_hooks", CAPTURE_HOOKS) ??
+    "auto"
+  );
 }
 
 function nonEmpty(s: string | undefined): string | undefined {

@@ -26,12 +26,19 @@ export interface AgentConfig {
   maxSeries: number;
   internalMetrics: boolean;
   /**
+   * `ebpf.capture_hooks` / BEYLA_EBPF_CAPTURE_HOOKS: the kernel hooks that see socket I/O.
+   * "auto" takes the socket tracepoints where the kernel has them (Linux 6.3+), else the
+   * syscall tracepoints.
+   */
+  captureHooks: CaptureHooksChoice;
+  /**
    * Options of the reference agent that were recognised but are not implemented here, one
    * message each; the caller logs them at start.
    */
   warnings: string[];
 }
 
+export type CaptureHooksChoice = "auto" | "sockets" | "syscalls";
 export type LogLevel = "debug" | "info" | "warn" | "error";
 export type TracePrinter = "disabled" | "text" | "json";
 

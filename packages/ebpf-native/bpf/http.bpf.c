@@ -185,8 +185,7 @@ static __always_inline void report_listen(struct trace_event_raw_inet_sock_set_s
   }
   __u32 tgid = pid_tgid >> 32;
   if (provisional_on_listen && tgid != self_tgid) {
-    __u8 provisional = BEYLA_PID_PROVISIONAL;
-    bpf_map_update_elem(&selected_pids, &tgid, &provisional, BPF_NOEXIST);
+    select_pid(tgid);
   }
   struct beyla_listen_event ev = {
       .type = BEYLA_EVENT_LISTEN,

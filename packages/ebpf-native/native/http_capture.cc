@@ -235,24 +235,40 @@ Napi::Value HttpCapture::Attach(const Napi::CallbackInfo& info) {
   return results;
 }
 
+// The PID filter is a bitmap in the programs' .bss, memory-mapped here: setting or clearing a
+// bit is one atomic operation, concurrent with the kernel's own (provisional) selections.
+bool HttpCapture::UpdatePidBit(Napi::Env env, const Napi::CallbackInfo& info, bool selected) {
+  if (!info[0].IsNumber()) {
+    Napi::TypeError::New(env, "pid must be a number").ThrowAsJavaScriptException();
+    return false;
+  }
+  uint32_t pid = info[0].As<Napi::Number>().Uint32Value();
+  constexpr uint32_t kLimit = sizeof(skel_->bss->selected_bits) * 8;
+  if (pid == 0 || pid >= kLimit) {
+    Napi::RangeError::New(env, "pid " + std::to_string(pid) + " is outside 1.." +
+                                   std::to_string(kLimit - 1))
+        .ThrowAsJavaScriptException();
+    return false;
+  }
+  __u64* word = &skel_->bss->selected_bits[pid / 64];
+  __u64 bit = __u64(1) << (pid % 64);
+  if (selected) {
+    __atomic_fetch_or(word, bit, __ATOMIC_SEQ_CST);
+  } else {
+    __atomic_fetch_and(word, ~bit, __ATOMIC_SEQ_CST);
+  }
+  return true;
+}
+
 Napi::Value HttpCapture::AddPid(const Napi::CallbackInfo& info) {
   Napi::Env env = info.Env();
-  if (!CheckOpen(env, true)) return env.Undefined();
-  uint32_t pid = info[0].As<Napi::Number>().Uint32Value();
-  uint8_t one = 1;
-  if (bpf_map__update_elem(skel_->maps.selected_pids, &pid, sizeof(pid), &one, sizeof(one), BPF_ANY) != 0) {
-    int err = errno;
-    ErrorWithCode(env, "select pid " + std::to_string(pid) + ": " + ErrnoText(err), err, "")
-        .ThrowAsJavaScriptException();
-  }
+  if (CheckOpen(env, true)) UpdatePidBit(env, info, true);
   return env.Undefined();
 }
 
 Napi::Value HttpCapture::RemovePid(const Napi::CallbackInfo& info) {
   Napi::Env env = info.Env();
-  if (!CheckOpen(env, true)) return env.Undefined();
-  uint32_t pid = info[0].As<Napi::Number>().Uint32Value();
-  bpf_map__delete_elem(skel_->maps.selected_pids, &pid, sizeof(pid), 0);
+  if (CheckOpen(env, true)) UpdatePidBit(env, info, false);
   return env.Undefined();
 }
 

@@ -33,6 +33,7 @@ class HttpCapture : public Napi::ObjectWrap<HttpCapture> {
   Napi::Value Close(const Napi::CallbackInfo& info);
 
   bool CheckOpen(Napi::Env env, bool need_loaded);
+  bool UpdatePidBit(Napi::Env env, const Napi::CallbackInfo& info, bool selected);
   void Release();
 
   static int CopyRecord(void* ctx, void* data, size_t size);

@@ -13,10 +13,16 @@ int PrintHook(enum libbpf_print_level level, const char* format, va_list args) {
   if (current_log == nullptr || level == LIBBPF_DEBUG) {
     return 0;
   }
-  char line[1024];
-  int n = vsnprintf(line, sizeof(line), format, args);
+  // One call can carry a whole verifier log (tens of KiB): measure it first, keep all of it.
+  va_list measure;
+  va_copy(measure, args);
+  int n = vsnprintf(nullptr, 0, format, measure);
+  va_end(measure);
   if (n > 0) {
-    current_log->append(line, static_cast<size_t>(n) < sizeof(line) ? n : sizeof(line) - 1);
+    size_t start = current_log->size();
+    current_log->resize(start + static_cast<size_t>(n) + 1);
+    vsnprintf(&(*current_log)[start], static_cast<size_t>(n) + 1, format, args);
+    current_log->resize(start + static_cast<size_t>(n));
   }
   return n;
 }

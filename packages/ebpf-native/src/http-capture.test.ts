@@ -165,6 +165,11 @@ time.sleep(30)`;
       assert.equal(seen.length, 0);
     });
 
+    it("refuses a pid the kernel cannot have", () => {
+      assert.throws(() => capture.select(4194304), /pid 4194304 is outside 1\.\.4194303/);
+      assert.throws(() => capture.unselect(0), /pid 0 is outside 1\.\.4194303/);
+    });
+
     it("is safe to close twice and refuses use after close", () => {
       const c = new HttpCapture();
       c.open();

@@ -24,16 +24,31 @@
 
 #include "base.h"
 
-struct {
-  __uint(type, BPF_MAP_TYPE_HASH);
-  __uint(max_entries, BEYLA_MAX_PROCESSES);
-  __type(key, __u32);
-  __type(value, __u8);
-} selected_pids SEC(".maps");
+/*
+ * One bit per thread group id, up to the kernel's PID_MAX_LIMIT: set when the agent selected
+ * the process, or provisionally by the listen hook (http.bpf.c). A global, so the check is two
+ * loads instead of a hash lookup (the hooks run for every process's socket I/O), and the agent
+ * sets and clears bits with atomic operations on the memory-mapped .bss.
+ */
+#define BEYLA_PID_LIMIT (1 << 22)
+__u64 selected_bits[BEYLA_PID_LIMIT / 64] = {};
 
-/* Values of selected_pids: chosen by the agent, or provisional (see http.bpf.c, listen). */
-#define BEYLA_PID_SELECTED 1
-#define BEYLA_PID_PROVISIONAL 2
+/*
+ * The word of `tgid`. Ids never reach PID_MAX_LIMIT, so the mask changes nothing; it is there
+ * for the verifier, which must see the index bounded (a range check would be folded away by the
+ * compiler and not tracked by the verifier).
+ */
+static __always_inline __u32 pid_word(__u32 tgid) {
+  return (tgid / 64) & (BEYLA_PID_LIMIT / 64 - 1);
+}
+
+static __always_inline int pid_is_selected(__u32 tgid) {
+  return (selected_bits[pid_word(tgid)] >> (tgid % 64)) & 1;
+}
+
+static __always_inline void select_pid(__u32 tgid) {
+  __sync_fetch_and_or(&selected_bits[pid_word(tgid)], 1ULL << (tgid % 64));
+}
 
 /* Set by the loader before load. */
 const volatile __u8 pidns_translate = 0;
@@ -119,7 +134,7 @@ static __always_inline __u64 selected_pid_tgid(void) {
     return 0; /* not visible in the agent's namespace */
   }
   __u32 tgid = pid_tgid >> 32;
-  if (!bpf_map_lookup_elem(&selected_pids, &tgid)) {
+  if (!pid_is_selected(tgid)) {
     return 0;
   }
   return pid_tgid;

@@ -1,7 +1,8 @@
 #!/usr/bin/env bash
 # Cost of the agent for processes it does NOT instrument: the agent runs and instruments a
 # python http.server; nginx and the Node fixture server are saturated by wrk, unselected.
-# What remains is the in-kernel PID filter on every syscall tracepoint they hit.
+# What remains is the agent's hooks stopping at the PID filter for their socket I/O (and, with
+# BENCH_CAPTURE_HOOKS=syscalls, the kernel's syscall-tracing path), plus the agent's idle work.
 # Target: throughput ratio >= 0.99.
 # shellcheck source-path=SCRIPTDIR
 source "$(dirname "$0")/lib.sh"

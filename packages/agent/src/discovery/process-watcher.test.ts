@@ -313,7 +313,9 @@ describe("ProcessWatcher hints from the kernel", () => {
       examined: (pid, selected) => examined.push([pid, selected]),
     });
     const pid = sleeper();
-    const other = lateListener(await freePort(), 0); // python: not selected
+    const otherPort = await freePort();
+    const other = lateListener(otherPort, 0); // python: not selected
+    const execed = lateListener(await freePort(), 0); // python too, named by an exec() hint
     w.examine(pid); // before start: waits for it
     w.examine(process.pid); // the agent itself: ignored
     await new Promise((r) => setTimeout(r, 50));
@@ -321,13 +323,17 @@ describe("ProcessWatcher hints from the kernel", () => {
     await w.start();
     await until("the early hint to be examined", () => examined.length === 1);
     assert.deepEqual(examined, [[pid, true]]);
-    w.examine(other);
-    await until("the python hint to be examined", () => examined.length === 2);
+    // An exec() hint alone decides nothing when the process is not selected: its listen
+    // event may follow (the kernel captures it provisionally until then).
+    w.execed(execed);
+    w.examine(other, otherPort);
+    await until("the python listen hint to be examined", () => examined.length === 2);
+    await new Promise((r) => setTimeout(r, 100));
     w.stop();
-    assert.deepEqual(examined[1], [other, false]);
+    assert.deepEqual(examined.slice(1), [[other, false]]);
     assert.equal(added.filter((p) => p.pid === pid).length, 1);
     assert.equal(
-      added.some((p) => p.pid === process.pid || p.pid === other),
+      added.some((p) => p.pid === process.pid || p.pid === other || p.pid === execed),
       false,
     );
   });

@@ -218,11 +218,20 @@ export class ProcessWatcher {
         this.events.examined?.(pid, true);
         continue;
       }
+      const listenHint = this.hintedPorts.has(pid);
       if (this.needPorts) this.refreshNetnsOf(pid);
       const known = this.known.get(pid);
       if (known) known.checkedGeneration = -1; // read its sockets again
       await this.consider(pid);
-      this.events.examined?.(pid, this.selected.has(pid));
+      if (this.selected.has(pid)) {
+        this.events.examined?.(pid, true);
+      } else if (listenHint && !this.hinted.has(pid)) {
+        this.events.examined?.(pid, false);
+      }
+      // Otherwise no decision yet. An exec() hint alone decides nothing: the process's listen
+      // event may be on its way (the kernel already captures it provisionally), and a "no"
+      // here would stop that capture until the listen's own pass selects it, losing the first
+      // requests. A hint that came during consider() gets its own pass, which decides.
     }
   }
 

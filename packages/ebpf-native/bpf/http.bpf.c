@@ -8,7 +8,7 @@
  *  - syscall hooks (older kernels): the exits of the data system calls, accept, connect and
  *    close. Once any syscall tracepoint is attached, every system call of every process takes
  *    the kernel's slower tracing path (bench/syscall-cost.sh).
- * Every handler first checks that the calling process is selected (one map lookup). The data
+ * Every data handler first checks that the calling process is selected (one bit). The data
  * hooks fire when the number of bytes moved is known; the system call's arguments are read
  * from the registers the kernel saved at its entry.
  */

@@ -33,18 +33,30 @@ struct io_data {
 };
 
 /*
- * The arguments of the syscall being exited, from the user registers the kernel saved at entry
- * (the task's pt_regs keep them until the return to user space). Reading them at exit spares
- * an entry program per syscall: the kernel's tracepoint dispatch costs ~77 ns per program and
- * call, for every process, selected or not (bench/syscall-cost.sh, setups floor and exit).
+ * The user registers the kernel saved at the current task's syscall entry: they keep the
+ * syscall's number and arguments until the return to user space.
  */
-static __always_inline void io_args_at_exit(__u32 kind, struct io_args *out) {
-  struct pt_regs *regs = (struct pt_regs *)bpf_task_pt_regs(bpf_get_current_task_btf());
+static __always_inline struct pt_regs *current_user_regs(void) {
+  return (struct pt_regs *)bpf_task_pt_regs(bpf_get_current_task_btf());
+}
+
+/* A data syscall's arguments (fd, buffer/iovec/msghdr, count) from its saved registers. */
+static __always_inline void io_args_from_regs(struct pt_regs *regs, __u32 kind,
+                                              struct io_args *out) {
   out->fd = (__u32)PT_REGS_PARM1_CORE_SYSCALL(regs);
   out->ptr = PT_REGS_PARM2_CORE_SYSCALL(regs);
   out->iovcnt = (__u32)PT_REGS_PARM3_CORE_SYSCALL(regs);
   out->kind = kind;
   out->_pad = 0;
+}
+
+/*
+ * The arguments of the syscall being exited (syscall hooks). Reading them at exit spares an
+ * entry program per syscall: the kernel's tracepoint dispatch costs ~77 ns per program and
+ * call, for every process, selected or not (bench/syscall-cost.sh, setups floor and exit).
+ */
+static __always_inline void io_args_at_exit(__u32 kind, struct io_args *out) {
+  io_args_from_regs(current_user_regs(), kind, out);
 }
 
 /* How the data system call `nr` describes its bytes; IO_NO_DATA for any other call. */
@@ -72,13 +84,8 @@ static __always_inline __u32 io_kind_of_syscall(__u64 nr) {
  * are each read their own way.
  */
 static __always_inline void io_args_of_current_syscall(struct io_args *out) {
-  struct pt_regs *regs = (struct pt_regs *)bpf_task_pt_regs(bpf_get_current_task_btf());
-  __u32 kind = io_kind_of_syscall(BEYLA_SYSCALL_NR(regs));
-  out->fd = (__u32)PT_REGS_PARM1_CORE_SYSCALL(regs);
-  out->ptr = kind == IO_NO_DATA ? 0 : PT_REGS_PARM2_CORE_SYSCALL(regs);
-  out->iovcnt = kind == IO_IOVEC ? (__u32)PT_REGS_PARM3_CORE_SYSCALL(regs) : 0;
-  out->kind = kind;
-  out->_pad = 0;
+  struct pt_regs *regs = current_user_regs();
+  io_args_from_regs(regs, io_kind_of_syscall(BEYLA_SYSCALL_NR(regs)), out);
 }
 
 /* Locates the first segment and the last 5 bytes within an iovec array. */

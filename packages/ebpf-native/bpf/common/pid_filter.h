@@ -1,7 +1,7 @@
 /* SPDX-License-Identifier: Apache-2.0 */
 /*
  * The set of processes (thread group ids) the agent selected. The hooks fire for every thread
- * on the host, so every data handler starts with this single lookup.
+ * on the host, so every data handler starts with this single check.
  *
  * PIDs are those of the agent's PID namespace (the one of the /proc it reads), so that they
  * match discovery. In the initial namespace that is bpf_get_current_pid_tgid() as it is (the

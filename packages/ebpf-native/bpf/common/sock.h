@@ -8,6 +8,13 @@
 
 #include "base.h"
 
+/* True when `sk` is an IPv4/IPv6 TCP socket. */
+static __always_inline int is_inet_tcp(struct sock *sk) {
+  __u16 family = BPF_CORE_READ(sk, __sk_common.skc_family);
+  return (family == BEYLA_AF_INET || family == BEYLA_AF_INET6) &&
+         BPF_CORE_READ(sk, sk_protocol) == BEYLA_IPPROTO_TCP;
+}
+
 /* The TCP socket behind `fd`, or NULL when fd is not an IPv4/IPv6 TCP socket. */
 static __always_inline struct sock *tcp_sock_of_fd(__u32 fd) {
   struct task_struct *task = (struct task_struct *)bpf_get_current_task();
@@ -27,24 +34,7 @@ static __always_inline struct sock *tcp_sock_of_fd(__u32 fd) {
   }
   struct socket *socket = BPF_CORE_READ(file, private_data);
   struct sock *sk = BPF_CORE_READ(socket, sk);
-  if (!sk) {
-    return NULL;
-  }
-  __u16 family = BPF_CORE_READ(sk, __sk_common.skc_family);
-  if (family != BEYLA_AF_INET && family != BEYLA_AF_INET6) {
-    return NULL;
-  }
-  if (BPF_CORE_READ(sk, sk_protocol) != BEYLA_IPPROTO_TCP) {
-    return NULL;
-  }
-  return sk;
-}
-
-/* True when `sk` is an IPv4/IPv6 TCP socket. */
-static __always_inline int is_inet_tcp(struct sock *sk) {
-  __u16 family = BPF_CORE_READ(sk, __sk_common.skc_family);
-  return (family == BEYLA_AF_INET || family == BEYLA_AF_INET6) &&
-         BPF_CORE_READ(sk, sk_protocol) == BEYLA_IPPROTO_TCP;
+  return sk && is_inet_tcp(sk) ? sk : NULL;
 }
 
 /* Fills the family, addresses and ports of the event from the socket. */

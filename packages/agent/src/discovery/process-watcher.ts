@@ -176,7 +176,8 @@ export class ProcessWatcher {
     }
     if (this.hinted.size >= MAX_HINTS) {
       this.hintsDropped++;
-      this.events.examined?.(pid, false); // the next scan decides for good
+      // the next scan decides for good; as in examineHinted(), only a listen hint says no
+      if (listenPort !== undefined) this.events.examined?.(pid, false);
       return;
     }
     this.hinted.add(pid);

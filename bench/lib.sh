@@ -5,7 +5,7 @@
 #   - a header: machine (nproc, model name), kernel, tool versions, CPU pinning, mode
 #   - process control: every process is started pinned to a named CPU with taskset, its exact
 #     command printed ("+ ..."), its pid remembered, and stopped by the EXIT trap
-#   - the agent: start (internal metrics on), wait for /readyz and for selected pids, scrape,
+#   - the agent: start (its beyla_* counters are always on /metrics), wait for /readyz and for selected pids, scrape,
 #     sum a metric, read its CPU time and RSS, stop
 #   - numbers: median, spread, ratio; one "RESULT <benchmark> key=value ..." line per result
 #
@@ -372,7 +372,7 @@ wrk_field() {
 
 # agent_start METRICS_PORT [--config FILE] [VAR=VALUE...]: starts the agent on AGENT_CPU with
 # a clean environment (only PATH, HOME and the given variables, so nothing leaks in from the
-# caller's shell), internal metrics on, and waits for /readyz. AGENT_EXTRA_NODE_ARGS go to node.
+# caller's shell), its beyla_* counters on /metrics, and waits for /readyz. AGENT_EXTRA_NODE_ARGS go to node.
 agent_start() {
   local port=$1 config=() i
   shift
@@ -386,7 +386,7 @@ agent_start() {
   AGENT_LOG=$BENCH_RUN_DIR/agent-$AGENT_STARTS.log
   AGENT_SPAWN_T=$(now_s)
   spawn "$AGENT_LOG" "$AGENT_CPU" env -i PATH="$PATH" HOME="${HOME:-/root}" \
-    BEYLA_PROMETHEUS_PORT="$port" BEYLA_INTERNAL_METRICS_EXPORTER=prometheus BEYLA_LOG_LEVEL=info \
+    BEYLA_PROMETHEUS_PORT="$port" BEYLA_LOG_LEVEL=info \
     ${BENCH_CAPTURE_HOOKS:+BEYLA_EBPF_CAPTURE_HOOKS="$BENCH_CAPTURE_HOOKS"} "$@" \
     "$(command -v "${BENCH_NODE:-node}")" ${AGENT_EXTRA_NODE_ARGS[@]+"${AGENT_EXTRA_NODE_ARGS[@]}"} \
     "$AGENT_CLI" ${config[@]+"${config[@]}"}

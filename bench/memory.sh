@@ -49,7 +49,9 @@ CONFIG_FILE=$BENCH_RUN_DIR/beyla-memory.yml
 printf 'routes:\n  unmatched: path\n' >"$CONFIG_FILE"
 log "agent config $CONFIG_FILE: routes.unmatched: path; BEYLA_METRICS_MAX_SERIES=$MAX_SERIES so the $NSERIES series fit under the cardinality limit"
 for ((p = FIRST; p <= LAST; p++)); do port_free "$p"; done
-agent_start "$METRICS_PORT" --config "$CONFIG_FILE" BEYLA_OPEN_PORT="$FIRST-$LAST,$NODE_PORT" BEYLA_METRICS_MAX_SERIES="$MAX_SERIES"
+# internal metrics on: the event-loop delay gauge (a 10 ms timer) exists only then
+agent_start "$METRICS_PORT" --config "$CONFIG_FILE" BEYLA_OPEN_PORT="$FIRST-$LAST,$NODE_PORT" BEYLA_METRICS_MAX_SERIES="$MAX_SERIES" \
+  BEYLA_INTERNAL_METRICS_EXPORTER=prometheus
 PROM=$BENCH_TMP/memory.prom
 
 # wait_for_value FUNCTION WANT TIMEOUT_S: scrapes until FUNCTION (reading $PROM) prints WANT.

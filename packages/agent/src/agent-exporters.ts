@@ -4,7 +4,11 @@ import { ExporterHub, type ExporterHubOptions } from "./export/exporter-hub.js";
 /** Maps the agent configuration onto the exporters it enables. */
 export function exporterOptions(config: AgentConfig, isReady: () => boolean): ExporterHubOptions {
   const limits = { ttlMs: config.metricsTtlMs, maxSeries: config.maxSeries };
-  const options: ExporterHubOptions = { tracePrinter: config.tracePrinter, readiness: isReady };
+  const options: ExporterHubOptions = {
+    tracePrinter: config.tracePrinter,
+    readiness: isReady,
+    watchEventLoop: config.internalMetrics,
+  };
   if (config.prometheus) {
     options.prometheus = limits;
     options.server = { port: config.prometheus.port, metricsPath: config.prometheus.path };

@@ -40,6 +40,8 @@ export interface ExporterHubOptions {
   tracePrinterWrite?: (text: string) => void;
   /** The agent's own counters; created when not given. */
   internal?: InternalMetrics;
+  /** When `internal` is created here: export the event loop's delay too (InternalMetrics). */
+  watchEventLoop?: boolean;
   /** Asked at /readyz. Default: ready once start() has completed. */
   readiness?: () => Readiness | boolean;
 }
@@ -71,7 +73,8 @@ export class ExporterHub implements ProcessExport {
    * sinks need their classes (`create()` loads them).
    */
   constructor(options: ExporterHubOptions, otlp?: OtlpSinkClasses) {
-    const internal = options.internal ?? new InternalMetrics();
+    const internal =
+      options.internal ?? new InternalMetrics({ watchEventLoop: options.watchEventLoop === true });
     this.internal = internal;
     if (options.prometheus !== undefined) {
       const onDropped = options.prometheus.onSeriesDropped;

@@ -27,6 +27,18 @@ describe("InternalMetrics", () => {
     assert.equal(value(text, "beyla_instrumented_processes"), 7);
   });
 
+  it("exports the event loop's delay only when asked (its 10 ms timer costs CPU when idle)", async () => {
+    const quiet = await new InternalMetrics().registry.metrics();
+    assert.equal(value(quiet, "beyla_event_loop_delay_max_seconds"), undefined);
+    const m = new InternalMetrics({ watchEventLoop: true });
+    await new Promise((r) => setTimeout(r, 30)); // the timer runs
+    const stallUntil = Date.now() + 60;
+    while (Date.now() < stallUntil); // a 60 ms stall of the event loop
+    await new Promise((r) => setTimeout(r, 30));
+    const max = value(await m.registry.metrics(), "beyla_event_loop_delay_max_seconds");
+    assert.ok(max !== undefined && max >= 0.045, `max delay ${max} s after a 60 ms stall`);
+  });
+
   it("follows running totals, including a source that restarts", async () => {
     const m = new InternalMetrics();
     m.updateTotals({ recordsReceived: 100, parseFailures: 3, instrumentedProcesses: 2 });
